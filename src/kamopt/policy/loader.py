@@ -421,7 +421,7 @@ def _diagnostics(err: ValidationError, data: Any, positions, file: str) -> list[
                     choices = (e.get("ctx") or {}).get("expected", "")
                     names = [c.strip(" '") for c in choices.replace(" or ", ",").split(",")]
                     details["hint"] = did_you_mean(e["input"], [n for n in names if n])
-            if "input" in e and "found" not in message:
+            if "input" in e and "found" not in message and not isinstance(e["input"], (dict, list)):
                 details["found"] = _found(e["input"])
         if (path, message) in seen:
             continue

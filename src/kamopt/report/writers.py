@@ -1,0 +1,205 @@
+"""Writing results: atomically, deterministically, safely for spreadsheets.
+
+* **Atomic folders.** A command writes all its files into a temporary sibling folder and
+  renames it into place at the end, so a failed or interrupted run leaves no
+  half-written results. An existing result folder is replaced only with ``force``.
+* **Deterministic.** Numbers are written with fixed decimals (no ``-0.00``), CSV lines
+  end in ``\\n``, JSON keys keep a fixed order: the same inputs give the same bytes.
+* **Formula injection.** Text cells that begin with ``=``, ``+``, ``-``, ``@``, tab or
+  carriage return get a leading apostrophe (OWASP's advice), so no spreadsheet runs them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import math
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Sequence
+
+from kamopt.errors import Diagnostic, OutputError
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_text(value: str) -> str:
+    """A text cell that no spreadsheet will treat as a formula."""
+    return "'" + value if value.startswith(FORMULA_PREFIXES) else value
+
+
+def fmt(value: Any, decimals: int = 2) -> str:
+    """A cell as text: numbers with fixed decimals, bools as true/false, text neutralised."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return ""
+        text = f"{value:.{decimals}f}"
+        if text.lstrip("-").strip("0.") == "":
+            text = text.lstrip("-")  # no "-0.00"
+        return text
+    if hasattr(value, "item"):  # numpy scalar
+        return fmt(value.item(), decimals)
+    return safe_text(str(value))
+
+
+def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]], decimals: int = 2) -> str:
+    """CSV text with kamopt's formatting rules."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow([safe_text(h) for h in header])
+    for row in rows:
+        writer.writerow([c if isinstance(c, str) and c == "" else fmt(c, decimals) for c in row])
+    return buf.getvalue()
+
+
+def json_text(obj: Any) -> str:
+    """JSON text: 2-space indent, UTF-8, keys in insertion order, NaN refused."""
+    return json.dumps(obj, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def clean_floats(obj: Any, decimals: int = 6) -> Any:
+    """Round floats in nested data so JSON output is stable across platforms."""
+    if isinstance(obj, float):
+        if not math.isfinite(obj):
+            return None
+        r = round(obj, decimals)
+        return 0.0 if r == 0 else r
+    if isinstance(obj, dict):
+        return {k: clean_floats(v, decimals) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [clean_floats(v, decimals) for v in obj]
+    if hasattr(obj, "item"):
+        return clean_floats(obj.item(), decimals)
+    return obj
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write one file atomically: a temporary file in the same folder, then rename."""
+    path = Path(path)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as err:
+        raise OutputError(Diagnostic(f"cannot write here: {err.strerror}", file=str(path))) from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as err:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise OutputError(Diagnostic(f"cannot write the file: {err.strerror}", file=str(path))) from None
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def check_output_dir(out: Path, force: bool) -> None:
+    """Fail early (before any work) if ``out`` cannot receive results."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise OutputError(Diagnostic("exists and is not a folder", file=str(out)))
+    if out.exists() and any(out.iterdir()) and not force:
+        raise OutputError(
+            Diagnostic(
+                "the output folder already holds results", file=str(out),
+                hint="use --force to replace them, or choose another --out",
+            )
+        )
+    parent = out.resolve().parent
+    if not parent.exists():
+        try:
+            parent.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise OutputError(Diagnostic(f"cannot create the folder: {err.strerror}", file=str(parent))) from None
+    if not os.access(parent, os.W_OK):
+        raise OutputError(Diagnostic("the folder is not writable", file=str(parent)))
+
+
+class OutputFolder:
+    """Files being written into a temporary folder that becomes ``out`` on commit."""
+
+    def __init__(self, tmp: Path):
+        self.path = tmp
+
+    def text(self, name: str, text: str) -> Path:
+        target = self.path / name
+        try:
+            with open(target, "w", encoding="utf-8", newline="") as fh:
+                fh.write(text)
+        except OSError as err:
+            raise OutputError(Diagnostic(f"cannot write the file: {err.strerror}", file=name)) from None
+        return target
+
+    def csv(self, name: str, header: Sequence[str], rows: Iterable[Sequence[Any]], decimals: int = 2) -> Path:
+        return self.text(name, csv_text(header, rows, decimals))
+
+    def json(self, name: str, obj: Any) -> Path:
+        return self.text(name, json_text(clean_floats(obj)))
+
+    def binary(self, name: str, data: bytes) -> Path:
+        target = self.path / name
+        try:
+            target.write_bytes(data)
+        except OSError as err:
+            raise OutputError(Diagnostic(f"cannot write the file: {err.strerror}", file=name)) from None
+        return target
+
+
+@contextlib.contextmanager
+def output_folder(out: Path, force: bool = False) -> Iterator[OutputFolder]:
+    """Write a result folder atomically.
+
+    Files go to a hidden temporary folder beside ``out``; when the block ends without an
+    error the temporary folder replaces ``out`` (the old one, if any, is removed only
+    then). On any error, or Ctrl-C, the temporary folder is deleted and ``out`` is
+    untouched.
+    """
+    out = Path(out)
+    check_output_dir(out, force)
+    parent = out.resolve().parent
+    try:
+        tmp = Path(tempfile.mkdtemp(dir=parent, prefix=f".{out.name}.", suffix=".tmp"))
+    except OSError as err:
+        raise OutputError(Diagnostic(f"cannot write here: {err.strerror}", file=str(parent))) from None
+    try:
+        yield OutputFolder(tmp)
+        _fsync_dir(tmp)
+        old = None
+        if out.exists():
+            old = Path(tempfile.mkdtemp(dir=parent, prefix=f".{out.name}.", suffix=".old"))
+            os.replace(out, old / "previous")
+        try:
+            os.replace(tmp, out)
+        except OSError:
+            if old is not None:
+                os.replace(old / "previous", out)  # put the old results back
+            raise
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except OSError as err:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise OutputError(Diagnostic(f"cannot write the results: {err.strerror}", file=str(out))) from None
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        for child in path.iterdir():
+            if child.is_file():
+                with open(child, "rb") as fh:
+                    os.fsync(fh.fileno())
