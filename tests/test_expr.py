@@ -433,7 +433,7 @@ BAD_FIELDS = {"x": "number", "y": "number", "s": "number"}
         ("sqrt(s)", [0, 2], "square root of a negative number in 'sqrt(s)' on 2 rows"),
         ("log(s)", [0, 2, 4, 6], "logarithm of zero or a negative number in 'log(s)' on 4 rows"),
         ("log(x + 1)", [], None),
-        ("y ** 400", [0, 1, 2, 5, 6], "result is not a finite number in 'y ** 400' on 5 rows"),
+        ("y ** 400", [1, 2, 5, 6], "result is not a finite number in 'y ** 400' on 4 rows"),
         ("s ** 0.5", [0, 2], "not a finite number"),
         ("y * 1e308", [0, 1, 2, 5, 6], "not a finite number"),
         ("clip(y, x, 1.5)", [2, 6], "clip() lower bound above upper bound"),
@@ -702,7 +702,6 @@ def test_random_arithmetic_matches_reference(tree, a, b, spaced):
     text = render(tree, spaced)
     assume(len(text) <= MAX_LENGTH)
     columns = {"a": np.array(a), "b": np.array(b)}
-    expr = compile_expression(text, {"a": "number", "b": "number"}, expect="number")
     failing = set()
     want = []
     for i in range(5):
@@ -711,6 +710,13 @@ def test_random_arithmetic_matches_reference(tree, a, b, spaced):
         except Fail:
             failing.add(i)
             want.append(math.nan)
+    try:
+        expr = compile_expression(text, {"a": "number", "b": "number"}, expect="number")
+    except ExpressionError:
+        # A constant expression is folded when compiled: it may fail only on every row.
+        assert "a" not in text and "b" not in text, f"{text}: compile failed on fields"
+        assert failing == set(range(5)), f"{text}: folding failed but reference did not"
+        return
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         try:

@@ -463,8 +463,9 @@ class _Checker:
             return f"{_FIELD_KIND[kind]} field '{node.value}'"
         return _A_KIND[kind] if kind != "bool" else "a true/false value"
 
-    def need(self, node: Node, want: Kind, who: str) -> None:
-        kind = self.check(node)
+    def need(self, node: Node, want: Kind, who: str, kind: Kind | None = None) -> None:
+        """Check ``node`` (unless its ``kind`` is already known) and insist it is ``want``."""
+        kind = self.check(node) if kind is None else kind
         if kind != want:
             raise _error(f"{who} needs {_A_KIND[want]}, but {short(self.src(node))} is "
                          f"{_A_KIND[kind]}", node.start, found=short(self.src(node)),
@@ -516,11 +517,14 @@ class _Checker:
             return then
         if op == "call":
             return self.call(node)
-        if op == "+" and self.check(args[0]) == "text" and self.check(args[1]) == "text":
+        # Arithmetic and ordering comparisons. Each operand is checked once: checking it
+        # again for the message would make long chains like 1 + 1 + ... exponential.
+        kinds = [self.check(arg) for arg in args]
+        if op == "+" and kinds == ["text", "text"]:
             raise _error("'+' cannot join text; only numbers can be added", node.pos,
                          found="text + text", expected="numbers")
-        for arg in args:  # arithmetic and ordering comparisons
-            self.need(arg, "number", f"'{op}'")
+        for arg, kind in zip(args, kinds):
+            self.need(arg, "number", f"'{op}'", kind)
         return "bool" if op in _COMPARE else "number"
 
     def call(self, node: Node) -> Kind:
