@@ -582,10 +582,12 @@ def _limits(s: Screening, rows, acc_idx, tier_idx) -> list[Limit]:
             out.append(Limit(f"quota_max[{qid}]", "quota", mask, "<=", q.max, penalty(q.soft), source=src + ".max"))
         if q.min_share is not None:
             out.append(Limit(f"quota_min_share[{qid}]", "quota", mask - q.min_share, ">=", 0.0,
-                             penalty(q.soft), source=src + ".min_share"))
+                             penalty(q.soft), source=src + ".min_share", share=q.min_share,
+                             measure=ones))
         if q.max_share is not None:
             out.append(Limit(f"quota_max_share[{qid}]", "quota", mask - q.max_share, "<=", 0.0,
-                             penalty(q.soft), source=src + ".max_share"))
+                             penalty(q.soft), source=src + ".max_share", share=q.max_share,
+                             measure=ones))
     if pf.max_new_promotions is not None:
         newcomer = (s.current_tier[rows][acc_idx] < 0).astype(float)
         out.append(Limit("max_new_promotions", "promotions", newcomer, "<=", pf.max_new_promotions,
@@ -597,7 +599,8 @@ def _limits(s: Screening, rows, acc_idx, tier_idx) -> list[Limit]:
         for g in sorted(set(keys.tolist())):
             coef = measure * ((keys == g).astype(float) - c.max_share)
             out.append(Limit(f"concentration[{cid}:{g}]", "concentration", coef, "<=", 0.0,
-                             penalty(c.soft), unit=unit, source=f"portfolio.concentration.{cid}.max_share"))
+                             penalty(c.soft), unit=unit, source=f"portfolio.concentration.{cid}.max_share",
+                             share=c.max_share, measure=measure))
     return out
 
 

@@ -433,6 +433,10 @@ def _elasticise(m: LinearModel, b: Built, elastic: set[str]) -> None:
     below the lower bound. Their bounds are the largest possible violation. Soft limits
     are skipped: they already have a slack.
     """
+    for cls in b.sponsor_classes:  # with elastic slots, a class may use more than today's slots
+        if any(_is_elastic(f"sponsor_slots[{b.problem.sponsors[e].id}]", "sponsors", elastic) for e in cls.sponsors):
+            m.freeze()
+            m.upper[cls.y] = cls.accounts.size
     m.freeze()
     a = m.csr()
     lo_act = np.zeros(m.n_rows)

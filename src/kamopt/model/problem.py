@@ -102,6 +102,20 @@ class Limit:
     unit: str = "accounts"
     source: str = ""
     """The policy key this limit comes from (``portfolio.key_accounts.min``), for relaxation advice."""
+    share: float | None = None
+    """For share limits (quota shares, concentration): the share bound, e.g. 0.35. The row
+    is then ``sum(measure * (member - share) * x) sense 0`` with ``coef`` holding
+    ``measure * (member - share)``; advice is given in shares, not in row units."""
+    measure: np.ndarray | None = None
+    """For share limits: per option, the quantity whose share is limited (1 for a count
+    share, the account's revenue for a revenue concentration)."""
+
+    def shares(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """``(numerator, denominator)`` coefficients per option of a share limit, else None."""
+        if self.share is None or self.measure is None:
+            return None
+        measure = np.asarray(self.measure, dtype=float)
+        return np.asarray(self.coef, dtype=float) + self.share * measure, measure
 
 
 @dataclass(frozen=True)

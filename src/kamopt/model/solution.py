@@ -29,6 +29,9 @@ class Status(str, Enum):
     """The solver failed."""
     UNKNOWN = "unknown"
     """A solver status kamopt does not map; treated as a failure."""
+    RULES_BROKEN = "rules_broken"
+    """A plan that was not optimised (greedy baseline, hand-made plan) breaks hard rules;
+    the verifier lists them. Never produced by a solver."""
 
     @property
     def has_solution(self) -> bool:

@@ -1,0 +1,440 @@
+"""Why is a policy infeasible, and what would fix it? (elastic-model diagnosis)
+
+The model is built once with every row elastic (:func:`build_model` with ``elastic={"*"}``);
+each question below is the same model with some slacks allowed (and charged), the others
+fixed at 0, and a question-specific objective:
+
+1. *Rules in conflict*: capacities hard, every hard portfolio rule (limits, ``no_demotion``,
+   ``keep_key``, ``override_in/out``) elastic, minimise the total relative violation
+   (each slack divided by ``max(1, |rhs|)``). The rules with a violation are the conflicts.
+   (Capacities are kept hard here so that a rule is named whenever it cannot hold with the
+   capacity there is, whichever side is cheaper to change.)
+2. *Capacity that fixes everything*: rules hard, capacity rows (``kam_hours``, ``kam_span``,
+   ``support_hours``, ``budget``, ``sponsor_slots``) elastic, minimise relative increase.
+   Hire limits stay bounds: hiring up to ``max_hire`` is free here.
+3. Per conflicting rule: the capacity it needs on its own (the other conflicting rules
+   freed), and the nearest value it can take with today's capacity (that rule free, its
+   left-hand side maximised for ``>=`` / minimised for ``<=``). When no capacity helps,
+   the rows it conflicts with (everything else elastic, that rule hard).
+
+The answer is never empty for an infeasible problem: at worst it lists the rows that had
+to be violated in an all-elastic solve.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from .build import CAPACITY_GROUPS, RULE_FAMILIES, Built, build_model, current_tiers, group_of
+from .linear import INF, LinearModel
+from .problem import Limit, Problem
+from .solution import Status
+from .solvers import RawResult, SolverOptions, run
+
+MAX_RULES = 25
+"""Per-rule analysis is done for at most this many conflicting rules (each costs solves)."""
+
+_TOL = 1e-6
+
+_UNITS = {
+    "kam_hours": ("hours", "KAM hour", "KAM hours"),
+    "kam_span": ("accounts", "account of KAM span", "accounts of KAM span"),
+    "support_hours": ("hours", "support hour", "support hours"),
+    "budget": ("money", "money", "money"),
+    "sponsor_slots": ("slots", "sponsor slot", "sponsor slots"),
+}
+
+
+def pct(share: float) -> str:
+    """``0.35`` -> ``35 %``; ``0.3125`` -> ``31.2 %``."""
+    return f"{share * 100:.1f}".rstrip("0").rstrip(".") + " %"
+
+
+def fmt(v: float) -> str:
+    """``1150.0`` -> ``1,150``; ``2.5`` -> ``2.5``; thousands separated."""
+    r = round(v)
+    if abs(v - r) < 1e-6:
+        return f"{int(r):,}"
+    return f"{v:,.2f}".rstrip("0").rstrip(".")
+
+
+@dataclass(frozen=True)
+class Increase:
+    """A capacity increase: ``amount`` more ``unit`` in capacity row ``row``."""
+
+    row: str
+    amount: float
+    unit: str
+
+    def words(self) -> str:
+        _, one, many = _UNITS.get(group_of(self.row), (self.unit, self.unit, self.unit))
+        return f"{fmt(self.amount)} more {one if fmt(self.amount) == '1' else many} in {self.row}"
+
+
+@dataclass(frozen=True)
+class Relaxation:
+    """One rule in conflict, with what would let it hold and how far it can go today."""
+
+    rule: str
+    """The rule's row name: a limit name, ``no_demotion[a]``, ``override_in[a]``..."""
+    kind: str
+    """``limit``, ``no_demotion``, ``keep_key``, ``override_in``, ``override_out`` or ``capacity``."""
+    rhs: float | None = None
+    sense: str | None = None
+    needs: tuple[Increase, ...] = ()
+    """Capacity increases that let this rule hold as set (other conflicting rules relaxed)."""
+    capacity_can_fix: bool = True
+    nearest: float | None = None
+    """Best value of the rule's left-hand side with today's capacity (limits only)."""
+    blocked_by: tuple[str, ...] = ()
+    """Policy rows it conflicts with when capacity alone does not help."""
+    share: float | None = None
+    """For share limits: the share asked for (``rhs`` is then 0); ``nearest`` is a share too."""
+    text: str = ""
+    """The plain-English line."""
+
+
+@dataclass
+class Diagnosis:
+    """The outcome of :func:`diagnose`."""
+
+    feasible: bool
+    conflicts: list[Relaxation] = field(default_factory=list)
+    capacity: list[Increase] = field(default_factory=list)
+    """Capacity increases that make every rule hold together (empty when none can)."""
+    capacity_can_fix: bool = True
+    exact: bool = True
+    """False when some solve stopped early (numbers are then not proven minimal)."""
+    notes: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        """Plain-English lines, one per finding."""
+        if self.feasible:
+            return ["The policy is feasible: nothing needs to be relaxed."]
+        out = [c.text for c in self.conflicts]
+        if self.capacity and (len(self.conflicts) > 1 or not self.conflicts):
+            out.append("To keep every rule as set, add " + " and ".join(i.words() for i in self.capacity) + ".")
+        elif not self.capacity_can_fix and len(self.conflicts) > 1:
+            out.append("No capacity increase makes every rule hold together: relax at least one of the rules above.")
+        out.extend(self.notes)
+        if not self.exact:
+            out.append("(A solve stopped at the time limit: the amounts above may not be the smallest.)")
+        return out
+
+
+class _Analyst:
+    """Runs the elastic variants of one problem's model."""
+
+    def __init__(self, problem: Problem, options: SolverOptions):
+        self.p = problem
+        self.options = options
+        self.built: Built = build_model(problem, elastic={"*"})
+        m = self.built.model
+        self.exact = True
+        soft = set(self.built.slack)
+        self.capacity_rows: list[int] = []
+        self.rule_rows: list[int] = []
+        for fam, rows in self.built.families.items():
+            for r in rows.tolist():
+                name = m.row_names[r]
+                if fam in RULE_FAMILIES:
+                    if name not in soft:
+                        self.rule_rows.append(r)
+                elif group_of(name) in CAPACITY_GROUPS:
+                    self.capacity_rows.append(r)
+        self.limits = {lim.name: lim for lim in problem.limits}
+        self.elastic_cols = np.array(sorted(c for pair in self.built.elastic.values() for c in pair if c >= 0))
+
+    def entries(self, r: int) -> tuple[np.ndarray, np.ndarray]:
+        """A row's columns and coefficients without its elastic slacks."""
+        cols, vals = self.built.model.row_entries(r)
+        keep = ~np.isin(cols, self.elastic_cols)
+        return cols[keep], vals[keep]
+
+    # ---------------------------------------------------------------- solving
+    def rhs(self, r: int) -> float:
+        m = self.built.model
+        lo, hi = m.row_lower[r], m.row_upper[r]
+        return float(lo if np.isfinite(lo) else hi)
+
+    def weight(self, r: int) -> float:
+        return 1.0 / max(1.0, abs(self.rhs(r)))
+
+    def solve(
+        self,
+        elastic: dict[int, float],
+        free: set[int] = frozenset(),
+        lhs_of: tuple[int, float] | None = None,
+        option_cost: np.ndarray | None = None,
+    ) -> tuple[RawResult, LinearModel]:
+        """Elastic rows (row -> weight per unit of slack), freed rows, optional objective
+        ``sign * lhs(row)`` or ``option_cost @ x`` (per option); every other row hard.
+        Maximises ``-sum weight*slack (+ that objective)``."""
+        b = self.built
+        m = b.model.copy()
+        m.cost[:] = 0.0
+        m.constant = 0.0
+        for name, (up, down) in b.elastic.items():
+            r = m.row(name)
+            w = elastic.get(r)
+            for c in (up, down):
+                if c >= 0:
+                    if w is None:
+                        m.upper[c] = 0.0
+                    else:
+                        m.cost[c] = -w
+        for r in free:
+            m.row_lower[r], m.row_upper[r] = -INF, INF
+        if lhs_of is not None:
+            r, sign = lhs_of
+            cols, vals = self.entries(r)
+            m.cost[cols] += sign * vals
+        if option_cost is not None:
+            m.cost[b.x] += option_cost
+        raw = run(m, self.options)
+        if raw.status is not Status.OPTIMAL and raw.status is not Status.INFEASIBLE:
+            self.exact = False
+        return raw, m
+
+    def violated(self, raw: RawResult, rows) -> dict[int, float]:
+        """Row -> total slack used, for the rows given (only > tolerance)."""
+        out: dict[int, float] = {}
+        if raw.x is None:
+            return out
+        m = self.built.model
+        for r in rows:
+            up, down = self.built.elastic.get(m.row_names[r], (-1, -1))
+            v = sum(float(raw.x[c]) for c in (up, down) if c >= 0)
+            if v > _TOL * max(1.0, abs(self.rhs(r))):
+                out[r] = v
+        return out
+
+    def increases(self, raw: RawResult) -> list[Increase]:
+        m = self.built.model
+        return [
+            Increase(m.row_names[r], round(v, 6), _UNITS.get(group_of(m.row_names[r]), ("units",))[0])
+            for r, v in self.violated(raw, self.capacity_rows).items()
+        ]
+
+    # ---------------------------------------------------------------- per rule
+    def best_share(self, r: int, lim: Limit) -> float | None:
+        """The share a share limit can reach with today's capacity (that limit freed, every
+        other rule as set): the largest share for a minimum, the smallest for a maximum.
+
+        Dinkelbach's method: maximise ``sign * (num - s * den) @ x`` and move ``s`` to the
+        share of the plan found, until no plan improves on ``s``. Exact for 0-1 programs;
+        a handful of solves in practice. None when no plan has key accounts it counts.
+        """
+        num, den = lim.shares()
+        sign = 1.0 if lim.sense == ">=" else -1.0
+        s, best = (0.0 if sign > 0 else 1.0), None
+        for _ in range(30):
+            raw, _ = self.solve({}, free={r}, option_cost=sign * (num - s * den))
+            if not raw.status.has_solution:
+                return best
+            xv = raw.x[self.built.x]
+            d = float(den @ xv)
+            if d <= _TOL:
+                return best
+            ratio = float(num @ xv) / d
+            if best is not None and sign * (ratio - best) <= 1e-9:
+                return best
+            best = s = ratio
+        return best
+
+    def nearest(self, r: int, lim: Limit) -> float | None:
+        """How far the limit can go with today's capacity and every other rule as set.
+
+        None when freeing this limit alone does not make the policy feasible: lowering
+        it would then not be enough, and no number is suggested.
+        """
+        if lim.shares() is not None:
+            return self.best_share(r, lim)
+        sign = 1.0 if lim.sense == ">=" else -1.0
+        raw, _ = self.solve({}, free={r}, lhs_of=(r, sign))
+        if not raw.status.has_solution:
+            return None
+        cols, vals = self.entries(r)
+        return round(float(vals @ raw.x[cols]), 6)
+
+    def explain(self, r: int, conflicts: list[int], joint: RawResult | None) -> Relaxation:
+        m = self.built.model
+        name = m.row_names[r]
+        kind = "limit" if name in self.limits else group_of(name)
+        lim = self.limits.get(name)
+        others = {c for c in conflicts if c != r}
+        cols, _ = self.entries(r)
+        empty = cols.size == 0
+
+        needs: list[Increase] = []
+        can_fix = False
+        if not empty:
+            if joint is not None and not others:
+                raw = joint
+            else:
+                raw, _ = self.solve({c: self.weight(c) for c in self.capacity_rows}, free=others)
+            can_fix = raw.status.has_solution
+            needs = self.increases(raw) if can_fix else []
+
+        nearest = self.nearest(r, lim) if lim is not None and not empty else None
+
+        blocked: list[str] = []
+        if not empty and not (can_fix and needs):
+            # Which policy rows stand in its way: this rule hard, every other rule and
+            # capacity elastic. Structural rows (one tier per account...) stay hard.
+            rest = {c: self.weight(c) for c in self.rule_rows + self.capacity_rows if c != r}
+            raw, _ = self.solve(rest)
+            blocked = [m.row_names[c] for c in self.violated(raw, rest)]
+
+        rel = Relaxation(
+            rule=name, kind=kind, rhs=lim.rhs if lim else self.rhs(r), sense=lim.sense if lim else "=",
+            needs=tuple(needs), capacity_can_fix=can_fix, nearest=nearest,
+            blocked_by=tuple(blocked), share=lim.share if lim else None,
+        )
+        return _with_text(rel, self.p, empty)
+
+
+def _subject(rel: Relaxation, p: Problem) -> tuple[str, str, str]:
+    """What the rule asks, in words: (head, account id, tier id) (ids may be empty)."""
+    name = rel.rule
+    acc = name[name.index("[") + 1 : -1] if "[" in name else ""
+    if rel.kind == "limit":
+        return f"{name} = {pct(rel.share) if rel.share is not None else fmt(rel.rhs)}", "", ""
+    if rel.kind in ("no_demotion", "keep_key"):
+        a = p.account_ids.index(acc) if acc in p.account_ids else -1
+        cur = current_tiers(p)[a] if a >= 0 else -1
+        tier = p.tier_ids[cur] if cur >= 0 else ""
+        what = f"stay at {tier} or higher" if rel.kind == "no_demotion" else "stay a key account"
+        return f"{name}: {acc} cannot {what}", acc, tier
+    if rel.kind == "override_in":
+        tiers = [p.tier_ids[f.tier] for f in p.forced if f.include and f.tier >= 0 and p.account_ids[f.account] == acc]
+        tier = tiers[0] if tiers else ""
+        return f"{name}: {acc} cannot be included" + (f" at {tier}" if tier else ""), acc, tier
+    if rel.kind == "override_out":
+        return f"{name}: {acc} cannot be excluded", acc, ""
+    return name, acc, ""
+
+
+_GROUP_WORDS = {
+    "no_demotion": "incumbents that may not be demoted",
+    "keep_key": "incumbents that must stay key accounts",
+    "override_in": "accounts forced in",
+    "override_out": "accounts forced out",
+}
+
+
+def _rows_words(rows: tuple[str, ...], shown: int = 3) -> str:
+    """Blocking rows in words; many rows of one family become one phrase with examples."""
+    groups: dict[str, list[str]] = {}
+    for row in rows:
+        groups.setdefault(group_of(row), []).append(row)
+    parts = []
+    for group, names in groups.items():
+        if len(names) > shown and group in _GROUP_WORDS:
+            ids = [n[n.index("[") + 1: -1] for n in names]
+            more = f" and {len(ids) - shown} more" if len(ids) > shown else ""
+            parts.append(f"the {len(ids)} {_GROUP_WORDS[group]} ({group}[...]: {', '.join(ids[:shown])}{more})")
+        elif len(names) > 8:
+            parts.append(", ".join(names[:8]) + f" and {len(names) - 8} more {group} rows")
+        else:
+            parts.append(", ".join(names))
+    return "; ".join(parts)
+
+
+def _nearest_words(rel: Relaxation) -> str:
+    """', or lower it to 31' / ', or raise it to 42 %': rounded so that it is feasible."""
+    verb = "lower" if rel.sense == ">=" else "raise"
+    if rel.share is not None:
+        # a minimum share rounds down, a maximum share up, to a tenth of a percent
+        scaled = rel.nearest * 1000
+        value = (math.floor(scaled + 1e-9) if rel.sense == ">=" else math.ceil(scaled - 1e-9)) / 1000
+        return f", or {verb} it to {pct(value)}"
+    value = math.floor(rel.nearest + 1e-9) if rel.sense == ">=" else math.ceil(rel.nearest - 1e-9)
+    return f", or {verb} it to {fmt(value)}"
+
+
+def _with_text(rel: Relaxation, p: Problem, empty: bool) -> Relaxation:
+    head, acc, tier = _subject(rel, p)
+    it = " " if rel.kind == "limit" else ": it "
+    if empty:
+        if rel.kind == "limit":
+            text = f"{head} cannot be met: no candidate account counts towards it"
+        else:
+            where = f" at {tier}{' or higher' if rel.kind == 'no_demotion' else ''}" if tier else ""
+            text = f"{head}: {acc or 'it'} has no admissible option{where}"
+    elif rel.capacity_can_fix and rel.needs:
+        text = f"{head}{it}needs " + " and ".join(i.words() for i in rel.needs)
+    elif rel.capacity_can_fix:
+        text = f"{head}{it}conflicts with " + (_rows_words(rel.blocked_by) if rel.blocked_by else "other rules")
+    else:
+        text = f"{head}{it}cannot be met by adding capacity"
+        if rel.blocked_by:
+            text += "; it conflicts with " + _rows_words(rel.blocked_by)
+    if rel.kind == "limit" and rel.nearest is not None:
+        text += _nearest_words(rel)
+    return replace(rel, text=text)
+
+
+def diagnose(problem: Problem, options: SolverOptions = SolverOptions()) -> Diagnosis:
+    """Explain an infeasible problem in capacity increases and rule relaxations."""
+    an = _Analyst(problem, options)
+    m = an.built.model
+
+    # 1. which rules conflict with today's capacity (capacities hard, rules elastic)
+    raw, _ = an.solve({r: an.weight(r) for r in an.rule_rows})
+    if raw.status.has_solution:
+        conflicts = sorted(an.violated(raw, an.rule_rows))
+        if not conflicts:
+            return Diagnosis(feasible=True, exact=an.exact)
+    else:
+        return _structural(an)
+
+    # 2. capacity that lets every rule hold as set
+    joint, _ = an.solve({r: an.weight(r) for r in an.capacity_rows})
+    capacity = an.increases(joint) if joint.status.has_solution else []
+    diag = Diagnosis(feasible=False, capacity=capacity, capacity_can_fix=joint.status.has_solution)
+
+    # 3. per rule
+    for r in conflicts[:MAX_RULES]:
+        diag.conflicts.append(an.explain(r, conflicts, joint if joint.status.has_solution else None))
+    if len(conflicts) > MAX_RULES:
+        rest = ", ".join(m.row_names[r] for r in conflicts[MAX_RULES:])
+        diag.notes.append(f"Also in conflict: {rest}")
+    diag.exact = an.exact
+    return diag
+
+
+def _structural(an: _Analyst) -> Diagnosis:
+    """Even with every rule relaxed the capacities cannot hold: find the rows that must give."""
+    m = an.built.model
+    weights = {r: an.weight(r) for r in an.capacity_rows + an.rule_rows}
+    raw, _ = an.solve(weights)
+    scope = "capacity and rule rows"
+    if not raw.status.has_solution:
+        weights = {m.row(n): an.weight(m.row(n)) for n in an.built.elastic}
+        raw, _ = an.solve(weights)
+        scope = "all rows"
+    diag = Diagnosis(feasible=False)
+    found = an.violated(raw, weights)
+    for r, v in sorted(found.items()):
+        name = m.row_names[r]
+        if r in an.capacity_rows:
+            inc = Increase(name, round(v, 6), _UNITS[group_of(name)][0])
+            diag.capacity.append(inc)
+            text = f"{name} cannot hold even with no rule enforced: it needs {inc.words()}"
+            diag.conflicts.append(Relaxation(rule=name, kind="capacity", rhs=an.rhs(r), needs=(inc,), text=text))
+        else:
+            text = f"{name} cannot hold (violated by {fmt(v)} when every {scope.split(' ')[0]} row may give)"
+            diag.conflicts.append(
+                Relaxation(rule=name, kind=group_of(name), rhs=an.rhs(r), capacity_can_fix=False, text=text)
+            )
+    diag.capacity_can_fix = all(c.kind == "capacity" for c in diag.conflicts)
+    if not diag.conflicts:
+        diag.notes.append(
+            f"The problem is infeasible but no single row could be isolated (solver status: {raw.status.value})."
+        )
+    diag.exact = an.exact
+    return diag

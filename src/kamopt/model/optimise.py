@@ -1,0 +1,165 @@
+"""Solve a Problem: build the MILP, run the solver, decode the plan, price it honestly.
+
+The reported objective is recomputed from the decoded :class:`Assignment` and the problem
+arrays (no tie-break terms, no solver round-off). The reported bound is the solver's bound
+on the model objective, which includes the tiny tie-break terms (at most
+``2e-6 * max(1, max|value|)`` in total, see :mod:`kamopt.model.build`); the gap is clipped
+at 0 so that this never shows as a negative gap.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from .build import Built, build_model, current_tiers
+from .problem import Problem
+from .solution import NEW_HIRE, Assignment, ObjectiveParts, Solution
+from .solvers import SolverOptions, run
+
+
+def chosen_options(problem: Problem, tier: np.ndarray) -> np.ndarray:
+    """Option index per account for a tier vector (-1 where not key or no such option)."""
+    out = np.full(problem.n_accounts, -1, dtype=np.int64)
+    if problem.n_options:
+        t = np.asarray(tier, dtype=np.int64)[problem.opt_account]
+        hit = np.flatnonzero(t == problem.opt_tier)
+        out[problem.opt_account[hit]] = hit
+    return out
+
+
+def limit_violations(problem: Problem, x_opt: np.ndarray) -> dict[str, float]:
+    """Soft limit name -> violation (> 1e-9 only) for a 0/1 vector over options."""
+    out: dict[str, float] = {}
+    for lim in problem.limits:
+        if lim.penalty is None:
+            continue
+        lhs = float(np.asarray(lim.coef, dtype=float) @ x_opt)
+        v = lim.rhs - lhs if lim.sense == ">=" else lhs - lim.rhs
+        if v > 1e-9:
+            out[lim.name] = v
+    return out
+
+
+def objective_parts(problem: Problem, a: Assignment) -> tuple[ObjectiveParts, dict[str, float]]:
+    """Price an assignment: value (incl. KAM fit bonus), hiring, change penalty, soft penalties."""
+    p = problem
+    opt = chosen_options(p, a.tier)
+    x_opt = np.zeros(p.n_options)
+    x_opt[opt[opt >= 0]] = 1.0
+    value = float(np.asarray(p.value, dtype=float) @ x_opt)
+    if p.kams and p.kam_pairs is not None and a.kam:
+        kam_index = {k.id: i for i, k in enumerate(p.kams)}
+        bonus = {
+            (int(acc), int(k)): float(b)
+            for acc, k, b in zip(p.kam_pairs.account, p.kam_pairs.kam, p.kam_pairs.value_bonus)
+        }
+        for acc, label in enumerate(a.kam):
+            if a.tier[acc] >= 0 and label in kam_index:
+                value += bonus.get((acc, kam_index[label]), 0.0)
+    hires = np.asarray(a.hires, dtype=float)
+    hiring = float(sum(pool.hire_cost_npv * hires[q] for q, pool in enumerate(p.pools))) if len(hires) else 0.0
+    changed = int(np.count_nonzero(np.asarray(a.tier) != current_tiers(p)))
+    violations = limit_violations(p, x_opt)
+    pen = {lim.name: lim.penalty for lim in p.limits if lim.penalty is not None}
+    soft = float(sum(pen[n] * v for n, v in violations.items()))
+    return ObjectiveParts(value, hiring, p.change_penalty * changed, soft), violations
+
+
+def decode(built: Built, x: np.ndarray) -> Assignment:
+    """Turn column values into an Assignment (deterministic)."""
+    p = built.problem
+    on = x[built.x] > 0.5
+    tier = np.full(p.n_accounts, -1, dtype=np.int64)
+    tier[p.opt_account[on]] = p.opt_tier[on]
+    hires = np.zeros(len(p.pools), dtype=np.int64)
+    can = built.hire >= 0
+    hires[can] = np.rint(x[built.hire[can]]).astype(np.int64)
+
+    kam: tuple[str, ...] = ()
+    if p.kams:
+        labels = [""] * p.n_accounts
+        zon = np.flatnonzero(x[built.z_col] > 0.5) if built.z_col.size else np.zeros(0, dtype=np.int64)
+        for i in zon.tolist():
+            o = built.z_option[i]
+            if on[o]:
+                labels[p.opt_account[o]] = p.kams[built.z_kam[i]].id
+        for o in np.flatnonzero(built.w >= 0).tolist():
+            if on[o] and x[built.w[o]] > 0.5:
+                a = p.opt_account[o]
+                labels[a] = f"{p.pools[p.pool[a]].id} {NEW_HIRE}"
+        kam = tuple(labels)
+
+    sponsor: tuple[str, ...] = ()
+    if p.sponsors:
+        names = [""] * p.n_accounts
+        req = np.asarray(p.sponsor_required, dtype=bool)
+        opt = chosen_options(p, tier)
+        for cls in built.sponsor_classes:
+            members = [a for a in cls.accounts.tolist() if tier[a] >= 0 and req.size and req[tier[a]]]
+            members.sort(key=lambda a: (-float(p.value[opt[a]]), a))
+            counts = np.rint(x[cls.y]).astype(np.int64)
+            queue = [e for e, c in zip(cls.sponsors.tolist(), counts.tolist()) for _ in range(max(c, 0))]
+            for a, e in zip(members, queue):
+                names[a] = p.sponsors[e].id
+        sponsor = tuple(names)
+    return Assignment(tier=tier, hires=hires, kam=kam, sponsor=sponsor)
+
+
+def start_vector(built: Built, a: Assignment) -> np.ndarray:
+    """A full column vector for a MIP start from an assignment (slacks computed)."""
+    p, m = built.problem, built.model
+    x = np.zeros(m.n_cols)
+    opt = chosen_options(p, a.tier)
+    x[built.x[opt[opt >= 0]]] = 1.0
+    can = built.hire >= 0
+    x[built.hire[can]] = np.asarray(a.hires, dtype=float)[can]
+    if p.kams and a.kam:
+        kam_index = {k.id: i for i, k in enumerate(p.kams)}
+        for i in range(built.z_col.size):
+            o = built.z_option[i]
+            acc = p.opt_account[o]
+            if opt[acc] == o and kam_index.get(a.kam[acc]) == built.z_kam[i]:
+                x[built.z_col[i]] = 1.0
+        for o in np.flatnonzero(built.w >= 0).tolist():
+            acc = p.opt_account[o]
+            if opt[acc] == o and a.kam[acc].endswith(NEW_HIRE):
+                x[built.w[o]] = 1.0
+    if a.sponsor:
+        sp_index = {s.id: i for i, s in enumerate(p.sponsors)}
+        for cls in built.sponsor_classes:
+            pos = {e: k for k, e in enumerate(cls.sponsors.tolist())}
+            for acc in cls.accounts.tolist():
+                e = sp_index.get(a.sponsor[acc])
+                if e in pos:
+                    x[cls.y[pos[e]]] += 1.0
+    x_opt = x[built.x]
+    for name, v in limit_violations(p, x_opt).items():
+        x[built.slack[name]] = v
+    return x
+
+
+def optimise(problem: Problem, options: SolverOptions = SolverOptions(), *, start: Assignment | None = None) -> Solution:
+    """Solve the problem and return an honest :class:`Solution`."""
+    t0 = time.perf_counter()
+    built = build_model(problem)
+    build_seconds = time.perf_counter() - t0
+    x0 = start_vector(built, start) if start is not None and options.name == "highs" else None
+    raw = run(built.model, options, start=x0)
+    if not raw.status.has_solution or raw.x is None:
+        return Solution(
+            status=raw.status, assignment=None, solver=raw.solver, build_seconds=build_seconds,
+            solve_seconds=raw.seconds, message=raw.message, bound=raw.bound,
+        )
+    assignment = decode(built, raw.x)
+    parts, violations = objective_parts(problem, assignment)
+    objective = parts.total
+    gap = None
+    if raw.bound is not None:
+        gap = max(0.0, (raw.bound - objective) / max(1.0, abs(objective)))
+    return Solution(
+        status=raw.status, assignment=assignment, objective=objective, parts=parts, bound=raw.bound,
+        gap=gap, solver=raw.solver, build_seconds=build_seconds, solve_seconds=raw.seconds,
+        violations=violations, message=raw.message,
+    )

@@ -1,0 +1,394 @@
+"""Solver back ends: the only module that imports highspy or pulp.
+
+* HiGHS (default) gets the whole :class:`LinearModel` in one ``passModel`` call (CSC arrays).
+* CBC goes through PuLP (which bundles it): slower to build, kept as a cross-check.
+
+Every solver status is mapped explicitly to a kamopt :class:`Status`; a status kamopt does
+not know becomes ``UNKNOWN``; a time limit is never reported as infeasible.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+import warnings
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Literal
+
+import numpy as np
+
+from ..errors import SolverError
+from .linear import LinearModel
+from .solution import Status
+
+SolverName = Literal["highs", "cbc"]
+_FEAS_TOL = 1e-9
+
+
+@dataclass(frozen=True)
+class SolverOptions:
+    """How to solve. ``threads = 0`` leaves the solver's default."""
+
+    name: SolverName = "highs"
+    time_limit: float = 60
+    """Seconds (wall clock)."""
+    gap: float = 1e-4
+    """Relative MIP gap at which the solver may stop and call the plan optimal."""
+    threads: int = 0
+    msg: bool = False
+    """Show the solver log."""
+
+
+@dataclass(frozen=True)
+class RawResult:
+    """A solver's answer on the model's own scale (objective incl. constant and tie-breaks)."""
+
+    status: Status
+    x: np.ndarray | None
+    """Column values, or None without a solution."""
+    objective: float | None
+    bound: float | None
+    """Best proven upper bound (maximisation), None when unknown."""
+    seconds: float
+    solver: str
+    message: str = ""
+
+
+# --------------------------------------------------------------------------- availability
+@lru_cache(maxsize=1)
+def available_solvers() -> list[str]:
+    """Solvers that can run here, default first."""
+    found = []
+    try:
+        import highspy  # noqa: F401
+
+        found.append("highs")
+    except ImportError:
+        pass
+    try:
+        import pulp
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if pulp.PULP_CBC_CMD(msg=False).available():
+                found.append("cbc")
+    except Exception:  # pragma: no cover - pulp missing or broken
+        pass
+    return found
+
+
+def _require(name: str) -> None:
+    avail = available_solvers()
+    if name not in avail:
+        shown = ", ".join(avail) if avail else "none"
+        raise SolverError(f"solver '{name}' is not available (available: {shown})")
+
+
+def run(model: LinearModel, options: SolverOptions = SolverOptions(), *, start: np.ndarray | None = None) -> RawResult:
+    """Solve ``model`` (maximise). ``start`` (a full column vector) is a MIP start for HiGHS."""
+    _require(options.name)
+    model.freeze()
+    if model.n_cols == 0:
+        return _trivial(model, options.name)
+    if options.name == "highs":
+        return _run_highs(model, options, start)
+    return _run_cbc(model, options)
+
+
+def _trivial(model: LinearModel, solver: str) -> RawResult:
+    """A model without columns: feasible iff every (empty) row admits 0."""
+    ok = bool(np.all(model.row_lower <= _FEAS_TOL) and np.all(model.row_upper >= -_FEAS_TOL))
+    if ok:
+        return RawResult(Status.OPTIMAL, np.zeros(0), model.constant, model.constant, 0.0, solver)
+    bad = [model.row_names[i] for i in np.flatnonzero((model.row_lower > _FEAS_TOL) | (model.row_upper < -_FEAS_TOL))]
+    return RawResult(Status.INFEASIBLE, None, None, None, 0.0, solver, "rows without options cannot hold: " + ", ".join(bad[:10]))
+
+
+# --------------------------------------------------------------------------- HiGHS
+def _highs_lp(model: LinearModel, *, integer: bool = True, names: bool = False):
+    import highspy
+
+    a = model.csc()
+    lp = highspy.HighsLp()
+    lp.num_col_ = model.n_cols
+    lp.num_row_ = model.n_rows
+    lp.col_cost_ = model.cost
+    lp.col_lower_ = model.lower
+    lp.col_upper_ = model.upper
+    lp.row_lower_ = model.row_lower
+    lp.row_upper_ = model.row_upper
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.num_col_ = model.n_cols
+    lp.a_matrix_.num_row_ = model.n_rows
+    lp.a_matrix_.start_ = a.start.astype(np.int32)
+    lp.a_matrix_.index_ = a.index.astype(np.int32)
+    lp.a_matrix_.value_ = a.value
+    lp.sense_ = highspy.ObjSense.kMaximize
+    lp.offset_ = float(model.constant)
+    if integer and model.integer.any():
+        kinds = (highspy.HighsVarType.kContinuous, highspy.HighsVarType.kInteger)
+        lp.integrality_ = [kinds[i] for i in model.integer.astype(np.int8).tolist()]
+    if names:
+        lp.col_names_ = _unique(model.col_names, _no_space)
+        lp.row_names_ = _unique(model.row_names, _no_space)
+    return lp
+
+
+def _new_highs(options: SolverOptions):
+    import highspy
+
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", bool(options.msg))
+    limit = float(options.time_limit) if options.time_limit and math.isfinite(options.time_limit) else highspy.kHighsInf
+    h.setOptionValue("time_limit", limit)
+    h.setOptionValue("mip_rel_gap", float(options.gap))
+    h.setOptionValue("random_seed", 0)
+    if options.threads > 0:
+        # HiGHS keeps one global thread pool; it must be reset for a new size to apply.
+        highspy.Highs.resetGlobalScheduler(True)
+        h.setOptionValue("threads", int(options.threads))
+    # HiGHS's MIP search is deterministic for a fixed thread count and seed; no extra
+    # determinism switch exists in highspy 1.x.
+    return h
+
+
+_LIMIT = "limit"
+"""Marker: the solver stopped early; FEASIBLE with a solution, TIME_LIMIT_NO_SOLUTION without."""
+
+_HIGHS_CONDITION_MAP: dict[str, Status | str | None] = {
+    "kNotset": Status.UNKNOWN,
+    "kLoadError": Status.ERROR,
+    "kModelError": Status.ERROR,
+    "kPresolveError": Status.ERROR,
+    "kSolveError": Status.ERROR,
+    "kPostsolveError": Status.ERROR,
+    "kModelEmpty": Status.OPTIMAL,
+    "kOptimal": Status.OPTIMAL,
+    "kInfeasible": Status.INFEASIBLE,
+    "kUnboundedOrInfeasible": None,  # decided by a re-run without presolve
+    "kUnbounded": Status.UNKNOWN,  # cannot happen: every column is bounded
+    "kObjectiveBound": _LIMIT,
+    "kObjectiveTarget": _LIMIT,
+    "kTimeLimit": _LIMIT,
+    "kIterationLimit": _LIMIT,
+    "kSolutionLimit": _LIMIT,
+    "kInterrupt": _LIMIT,
+    "kHighsInterrupt": _LIMIT,
+    "kMemoryLimit": _LIMIT,
+    "kUnknown": Status.UNKNOWN,
+}
+"""Every HighsModelStatus name -> kamopt status (names not listed -> UNKNOWN)."""
+
+
+def map_highs_status(model_status, has_solution: bool) -> Status | None:
+    """kamopt status of a HighsModelStatus; None for kUnboundedOrInfeasible (needs a re-run)."""
+    name = getattr(model_status, "name", str(model_status).rsplit(".", 1)[-1])
+    mapped = _HIGHS_CONDITION_MAP.get(name, Status.UNKNOWN)
+    if mapped == _LIMIT:
+        return Status.FEASIBLE if has_solution else Status.TIME_LIMIT_NO_SOLUTION
+    return mapped
+
+
+def _run_highs(model: LinearModel, options: SolverOptions, start: np.ndarray | None) -> RawResult:
+    import highspy
+
+    t0 = time.perf_counter()
+    try:
+        h = _new_highs(options)
+        h.passModel(_highs_lp(model))
+        if start is not None:
+            sol = highspy.HighsSolution()
+            sol.col_value = np.asarray(start, dtype=float).tolist()
+            h.setSolution(sol)
+        h.run()
+        ms = h.getModelStatus()
+        info = h.getInfo()
+        has_sol = int(info.primal_solution_status) == int(highspy.SolutionStatus.kSolutionStatusFeasible)
+        status = map_highs_status(ms, has_sol)
+        message = h.modelStatusToString(ms)
+        if status is None:  # unbounded or infeasible: ask again without presolve
+            h.setOptionValue("presolve", "off")
+            h.run()
+            ms = h.getModelStatus()
+            info = h.getInfo()
+            has_sol = int(info.primal_solution_status) == int(highspy.SolutionStatus.kSolutionStatusFeasible)
+            status = map_highs_status(ms, has_sol)
+            message = h.modelStatusToString(ms)
+            if status is None:  # every column is bounded, so this means infeasible
+                status = Status.INFEASIBLE
+        x = np.asarray(h.getSolution().col_value, dtype=float) if has_sol and status.has_solution else None
+        objective = model.objective_value(x) if x is not None else None
+        bound = None
+        if status.has_solution:
+            if model.integer.any():
+                b = float(info.mip_dual_bound)
+                bound = b if math.isfinite(b) else None
+            if bound is None and status is Status.OPTIMAL:
+                bound = objective
+        return RawResult(status, x, objective, bound, time.perf_counter() - t0, "highs", message)
+    except Exception as exc:  # the solver failed: report, never call it infeasible
+        return RawResult(Status.ERROR, None, None, None, time.perf_counter() - t0, "highs", f"HiGHS failed: {exc}")
+
+
+def solve_lp_relaxation(model: LinearModel) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """The LP relaxation (integrality dropped) with HiGHS: (column values, row duals).
+
+    Duals are HiGHS's, for the maximisation as stated. Returns ``(None, None)`` when the
+    relaxation has no optimal solution (e.g. it is infeasible).
+    """
+    _require("highs")
+    import highspy
+
+    model.freeze()
+    if model.n_cols == 0:
+        return np.zeros(0), np.zeros(model.n_rows)
+    h = _new_highs(SolverOptions())
+    h.passModel(_highs_lp(model, integer=False))
+    h.run()
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return None, None
+    sol = h.getSolution()
+    return np.asarray(sol.col_value, dtype=float), np.asarray(sol.row_dual, dtype=float)
+
+
+def write_mps(model: LinearModel, path: str) -> None:
+    """Write the model as (free) MPS through HiGHS; names have blanks replaced by ``_``."""
+    _require("highs")
+    model.freeze()
+    h = _new_highs(SolverOptions())
+    h.passModel(_highs_lp(model, names=True))
+    status = h.writeModel(str(path))
+    if int(status) < 0:
+        raise SolverError(f"HiGHS could not write {path}")
+
+
+# --------------------------------------------------------------------------- PuLP / CBC
+_PULP_ILLEGAL = str.maketrans("-+[] ->/", "________")
+
+
+def _no_space(name: str) -> str:
+    return re.sub(r"\s+", "_", name)
+
+
+def _unique(names: list[str], clean) -> list[str]:
+    """Clean every name; add ``_2``, ``_3``... where cleaning made two names equal."""
+    out: list[str] = []
+    seen: set[str] = set()
+    for n in names:
+        s = clean(n)
+        if s in seen:
+            k = 2
+            while f"{s}_{k}" in seen:
+                k += 1
+            s = f"{s}_{k}"
+        seen.add(s)
+        out.append(s)
+    return out
+
+
+def _pulp_problem(model: LinearModel):
+    """A ``pulp.LpProblem`` equal to the model: variables in column order, one constraint per
+    row (two for a ranged row: ``<name>`` and ``<name>__upper``; free rows are left out)."""
+    import pulp
+
+    model.freeze()
+    prob = pulp.LpProblem(model.name, pulp.LpMaximize)
+    col_names = _unique(model.col_names, lambda n: n.translate(_PULP_ILLEGAL))
+    variables = []
+    for j, name in enumerate(col_names):
+        lo, hi = model.lower[j], model.upper[j]
+        lo = float(lo) if math.isfinite(lo) else None
+        hi = float(hi) if math.isfinite(hi) else None
+        if model.integer[j]:
+            cat = pulp.LpBinary if (lo == 0 and hi == 1) else pulp.LpInteger
+        else:
+            cat = pulp.LpContinuous
+        variables.append(prob.add_variable(name, lo, hi, cat=cat))
+    nz = np.flatnonzero(model.cost)
+    prob.setObjective(
+        pulp.LpAffineExpression([(variables[j], float(model.cost[j])) for j in nz.tolist()], constant=float(model.constant))
+    )
+    a = model.csr()
+    row_names = _unique(model.row_names, _no_space)
+    for i, name in enumerate(row_names):
+        cols, vals = a.slice(i)
+        lo, hi = float(model.row_lower[i]), float(model.row_upper[i])
+        terms = [(variables[c], float(v)) for c, v in zip(cols.tolist(), vals.tolist())]
+        if lo == hi:
+            sides = [(pulp.LpConstraintEQ, lo, name)]
+        else:
+            sides = []
+            if math.isfinite(lo):
+                sides.append((pulp.LpConstraintGE, lo, name))
+            if math.isfinite(hi):
+                sides.append((pulp.LpConstraintLE, hi, name if not sides else f"{name}__upper"))
+        for sense, rhs, cname in sides:
+            prob.addConstraint(pulp.LpConstraint(pulp.LpAffineExpression(terms), sense=sense, rhs=rhs), cname)
+    return prob, variables
+
+
+def write_lp(model: LinearModel, path: str) -> None:
+    """Write the model as a CPLEX LP file through PuLP's ``writeLP``.
+
+    Variable names are PuLP-cleaned (``x[A,gold]`` -> ``x_A,gold_``), row names have blanks
+    replaced by ``_``. PuLP leaves out the objective constant, so it is added as a comment.
+    """
+    prob, _ = _pulp_problem(model)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        prob.writeLP(str(path), max_length=10**9)
+    if model.constant:
+        with open(path, encoding="utf-8") as f:
+            lines = f.readlines()
+        lines.insert(1, f"\\* objective constant = {model.constant:.12g} *\\\n")
+        with open(path, "w", encoding="utf-8") as f:
+            f.writelines(lines)
+
+
+def map_pulp_status(status: int, sol_status: int) -> Status:
+    """kamopt status from PuLP's ``prob.status`` and ``prob.sol_status`` (CBC)."""
+    import pulp
+
+    if sol_status == pulp.LpSolutionOptimal and status == pulp.LpStatusOptimal:
+        return Status.OPTIMAL
+    if sol_status == pulp.LpSolutionIntegerFeasible:
+        return Status.FEASIBLE
+    if sol_status == pulp.LpSolutionInfeasible or status == pulp.LpStatusInfeasible:
+        return Status.INFEASIBLE
+    if sol_status == pulp.LpSolutionNoSolutionFound and status == pulp.LpStatusNotSolved:
+        return Status.TIME_LIMIT_NO_SOLUTION  # CBC "Stopped" without a solution
+    if sol_status == pulp.LpSolutionUnbounded or status == pulp.LpStatusUnbounded:
+        return Status.UNKNOWN  # cannot happen: every column is bounded
+    return Status.UNKNOWN
+
+
+def _run_cbc(model: LinearModel, options: SolverOptions) -> RawResult:
+    import pulp
+
+    t0 = time.perf_counter()
+    try:
+        prob, variables = _pulp_problem(model)
+        limit = float(options.time_limit) if options.time_limit and math.isfinite(options.time_limit) else None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            solver = pulp.PULP_CBC_CMD(
+                msg=bool(options.msg), timeLimit=limit, gapRel=float(options.gap),
+                threads=int(options.threads) if options.threads > 0 else None,
+            )
+            prob.solve(solver)
+        status = map_pulp_status(prob.status, prob.sol_status)
+        message = f"{pulp.LpStatus.get(prob.status, prob.status)} / {pulp.LpSolution.get(prob.sol_status, prob.sol_status)}"
+        x = None
+        objective = bound = None
+        if status.has_solution:
+            vals = np.array([np.nan if v.varValue is None else v.varValue for v in variables], dtype=float)
+            unused = np.isnan(vals)  # variables in no row and not in the objective
+            vals[unused] = np.clip(0.0, model.lower[unused], model.upper[unused])
+            x = vals
+            objective = model.objective_value(x)
+            bound = objective if status is Status.OPTIMAL else None
+        return RawResult(status, x, objective, bound, time.perf_counter() - t0, "cbc", message)
+    except Exception as exc:
+        return RawResult(Status.ERROR, None, None, None, time.perf_counter() - t0, "cbc", f"CBC failed: {exc}")
