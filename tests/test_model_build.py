@@ -7,7 +7,6 @@ and eyeball the diff before committing.
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 import numpy as np
@@ -270,7 +269,8 @@ def test_linear_model_compresses_and_sums_duplicates():
     assert m.activity(np.array([1.0, 1.0, 1.0])).tolist() == [8.0, 7.0]
 
 
-def test_large_build_is_fast():
+def test_large_model_passes_to_highs_whole():
+    """A 20,000-account model reaches HiGHS with every column and row (timing lives in bench/)."""
     rng = np.random.default_rng(1)
     n, t = 20_000, 3
     acc = np.repeat(np.arange(n), t)
@@ -288,11 +288,9 @@ def test_large_build_is_fast():
     )
     import highspy
 
-    t0 = time.perf_counter()
     b = build_model(p)
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
     h.passModel(_highs_lp(b.model))
-    seconds = time.perf_counter() - t0
     assert h.getNumCol() == b.model.n_cols and h.getNumRow() == b.model.n_rows
-    assert seconds < 2.0, f"build + pass took {seconds:.2f}s"
+    assert b.model.n_cols >= n * t and b.x.size == n * t

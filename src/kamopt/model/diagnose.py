@@ -70,6 +70,8 @@ class Increase:
     unit: str
 
     def words(self) -> str:
+        if group_of(self.row) == "budget":
+            return f"{fmt(self.amount)} more in the budget"
         _, one, many = _UNITS.get(group_of(self.row), (self.unit, self.unit, self.unit))
         return f"{fmt(self.amount)} more {one if fmt(self.amount) == '1' else many} in {self.row}"
 

@@ -3,8 +3,8 @@
 The reported objective is recomputed from the decoded :class:`Assignment` and the problem
 arrays (no tie-break terms, no solver round-off). The reported bound is the solver's bound
 on the model objective, which includes the tiny tie-break terms (at most
-``2e-6 * max(1, max|value|)`` in total, see :mod:`kamopt.model.build`); the gap is clipped
-at 0 so that this never shows as a negative gap.
+``2e-6 * max(1, max|value|)`` in total, see :mod:`kamopt.model.build`); it is raised to the
+plan's objective where the tie-breaks put it below, so the gap is never negative.
 """
 
 from __future__ import annotations
@@ -155,11 +155,15 @@ def optimise(problem: Problem, options: SolverOptions = SolverOptions(), *, star
     assignment = decode(built, raw.x)
     parts, violations = objective_parts(problem, assignment)
     objective = parts.total
-    gap = None
+    gap = bound = None
     if raw.bound is not None:
-        gap = max(0.0, (raw.bound - objective) / max(1.0, abs(objective)))
+        # The solver's bound includes the tie-break terms (|total| <= 2e-6 * max|value|),
+        # which can put it a hair below the plan's own value: never report a bound below
+        # the plan, nor a negative gap.
+        bound = max(raw.bound, objective)
+        gap = (bound - objective) / max(1.0, abs(objective))
     return Solution(
-        status=raw.status, assignment=assignment, objective=objective, parts=parts, bound=raw.bound,
+        status=raw.status, assignment=assignment, objective=objective, parts=parts, bound=bound,
         gap=gap, solver=raw.solver, build_seconds=build_seconds, solve_seconds=raw.seconds,
         violations=violations, message=raw.message,
     )

@@ -1,0 +1,86 @@
+"""Infeasibility diagnosis: conflicting rules named, smallest relaxations given in the rule's units."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+from test_model_build import count_limit, make_problem
+
+from kamopt.model.diagnose import diagnose, pct
+from kamopt.model.optimise import optimise
+from kamopt.model.problem import Forced, Limit, Pool, Sponsor
+from kamopt.model.solution import Status
+
+THREE = [("A", "gold", 100, 10, 300), ("B", "gold", 90, 10, 300), ("C", "gold", 80, 10, 300)]
+
+
+def share_limit(members, share) -> Limit:
+    member = np.array(members, dtype=float)
+    return Limit("quota_min_share[ent]", "quota", member - share, ">=", 0.0, share=share,
+                 measure=np.ones(member.size))
+
+
+def small(pool_fte=0.5, **kw):
+    p = make_problem(THREE, tiers=("gold",), pools=(Pool("EMEA", pool_fte, 1000, 10),))
+    return replace(p, **kw)
+
+
+def test_capacity_shortfall_names_the_hours_and_the_reachable_count():
+    p = small()
+    p = replace(p, limits=(count_limit(p, "min_key_accounts", ">=", 3),))
+    assert optimise(p).status is Status.INFEASIBLE
+    # 3 accounts x 300 h = 900 h against 0.5 FTE x 1000 h = 500 h: 400 h short; 1 fits.
+    assert diagnose(p).lines() == ["min_key_accounts = 3 needs 400 more KAM hours in kam_hours[EMEA], "
+                                   "or lower it to 1"]
+
+
+def test_two_capacities_short_at_once_are_both_named():
+    p = small(sponsors=(Sponsor("Ana", 1),), sponsor_required=np.array([True]),
+              sponsor_ok=np.ones((3, 1), dtype=bool))
+    p = replace(p, limits=(count_limit(p, "min_key_accounts", ">=", 2),))
+    assert diagnose(p).lines() == [
+        "min_key_accounts = 2 needs 100 more KAM hours in kam_hours[EMEA] and 1 more sponsor slot in "
+        "sponsor_slots[Ana], or lower it to 1"]
+
+
+def test_share_conflict_is_told_in_percent_and_names_the_incumbent():
+    # B and C are incumbents (no demotion); only A counts for the quota: at best 1 of 3.
+    p = small(pool_fte=10, current_tier=np.array([-1, 0, 0]), limits=(share_limit([1, 0, 0], 0.5),))
+    assert optimise(p).status is Status.INFEASIBLE
+    (line,) = diagnose(p).lines()
+    assert line.startswith("quota_min_share[ent] = 50 % cannot be met by adding capacity; it conflicts "
+                           "with no_demotion[")
+    assert line.endswith(", or lower it to 33.3 %")
+
+
+def test_rule_against_rule_names_the_other_rule():
+    p = small(pool_fte=10)
+    p = replace(p, limits=(count_limit(p, "min_key_accounts", ">=", 3), share_limit([1, 0, 0], 0.5)))
+    (line,) = diagnose(p).lines()
+    assert "conflicts with quota_min_share[ent]" in line or "conflicts with min_key_accounts" in line
+
+
+def test_forced_account_over_budget_needs_money():
+    p = small(pool_fte=10, forced=(Forced(0, True, -1, "board"),), budget=5.0)
+    assert diagnose(p).lines() == ["override_in[A]: A cannot be included: it needs 5 more in the budget"]
+
+
+def test_feasible_policy_says_so():
+    d = diagnose(small(pool_fte=10))
+    assert d.feasible and d.lines() == ["The policy is feasible: nothing needs to be relaxed."]
+
+
+def test_following_the_advice_makes_the_policy_feasible():
+    p = small()
+    p = replace(p, limits=(count_limit(p, "min_key_accounts", ">=", 3),))
+    wider = replace(p, pools=(Pool("EMEA", 0.9, 1000, 10),))  # +400 h
+    lower = replace(p, limits=(count_limit(p, "min_key_accounts", ">=", 1),))
+    assert optimise(wider).status is Status.OPTIMAL
+    assert optimise(lower).status is Status.OPTIMAL
+    tighter = replace(p, pools=(Pool("EMEA", 0.89, 1000, 10),))  # 10 h short of the advice
+    assert optimise(tighter).status is Status.INFEASIBLE
+
+
+def test_percent_format():
+    assert [pct(0.35), pct(1 / 3), pct(0.3), pct(1.0)] == ["35 %", "33.3 %", "30 %", "100 %"]
