@@ -311,7 +311,7 @@ def screen(loaded: LoadedPolicy, data: AccountData) -> Screening:
     for cid, (by, measure) in conc_exprs.items():
         out = attempt(ev, ("portfolio", "concentration", cid, "by"), by)
         if out is not None:
-            groups[f"by:{cid}"] = np.array([_group_key(v) for v in np.broadcast_to(out, (n,))], dtype=object)
+            groups[f"by:{cid}"] = _group_keys(np.broadcast_to(out, (n,)))
         if measure is not None:
             m = attempt(ev.number, ("portfolio", "concentration", cid, "measure"), measure, min_value=0.0)
             if m is not None:
@@ -343,10 +343,15 @@ def npv_factors(value) -> tuple[float, float]:
     return float(sum(a * b for a, b in zip(ramp_y, disc))), float(sum(disc))
 
 
-def _group_key(v) -> str:
-    if isinstance(v, (float, np.floating)):
-        return f"{float(v):g}"
-    return str(v)
+def _group_keys(values: np.ndarray) -> np.ndarray:
+    """Group labels as text: text as is, numbers as ``%g`` (``3.0`` -> ``3``), booleans as true/false."""
+    if values.dtype.kind in "UO":
+        return values.astype(str)
+    if values.dtype.kind == "b":
+        return np.where(values, "true", "false")
+    distinct, inverse = np.unique(values, return_inverse=True)
+    labels = np.array([f"{float(v):g}" for v in distinct], dtype=str)
+    return labels[np.asarray(inverse).reshape(-1)]
 
 
 def _combined(errors: list[Diagnostic]) -> KamoptError:
@@ -411,77 +416,109 @@ def _forced(loaded: LoadedPolicy, data: AccountData, tier_ids) -> dict[int, Forc
 
 
 def _decide_candidates(s: Screening) -> None:
-    """Fill eligible, reasons and notes; widen ``admitted`` for exempt incumbents and forced accounts."""
-    policy = s.loaded.policy
-    inc = policy.portfolio.incumbents
+    """Fill eligible, reasons and notes; widen ``admitted`` for exempt incumbents and forced accounts.
+
+    Vectorised over the table; texts are built once per distinct pattern (of failed rules,
+    of tiers refused), and per row only where a row has something to say.
+    """
+    inc = s.loaded.policy.portfolio.incumbents
     n = s.n
     passes = s.rule_pass.all(axis=1) if s.rule_ids else np.ones(n, dtype=bool)
-    s.eligible = passes.copy()
-    s.reasons = [""] * n
+    failed_text = _failed_rules_text(s)
+    current = s.current_tier
+    exempt = (current >= 0) & inc.exempt_from_rules & (inc.demotion != "allow")
+    forced_in = np.zeros(n, dtype=bool)
+    forced_in[[r for r, f in s.forced.items() if f.include]] = True
+    notes: dict[int, list[str]] = {}
+
+    def note(rows, text_of) -> None:
+        for r in np.asarray(rows).tolist():
+            notes.setdefault(r, []).append(text_of(r))
+
+    note(np.flatnonzero(~passes & exempt), lambda r: f"incumbent kept despite failing {failed_text[r]}")
+    note(np.flatnonzero(~passes & forced_in & ~exempt),
+         lambda r: f"forced in ({s.forced[r].reason}) despite failing {failed_text[r]}")
+    s.eligible = passes | exempt | forced_in
+    s.admitted &= s.eligible[:, None]
+    rows = np.flatnonzero(exempt)
+    lift = rows[~s.admitted[rows, current[rows]]]
+    s.admitted[lift, current[lift]] = True
+    note(lift, lambda r: f"incumbent admitted at its current tier {s.tier_ids[current[r]]}")
+    for r, f in sorted(s.forced.items()):
+        if f.include and f.tier >= 0 and not s.admitted[r, f.tier]:
+            s.admitted[r, f.tier] = True
+            note([r], lambda r, f=f: f"forced in at {s.tier_ids[f.tier]} ({f.reason})")
+        elif f.include and f.tier < 0 and not s.admitted[r].any():
+            s.admitted[r, :] = True
+            note([r], lambda r, f=f: f"forced in ({f.reason}); admitted at every tier")
+        elif not f.include:
+            note([r], lambda r, f=f: f"forced out ({f.reason})")
+    no_pool = s.pool < 0
+    s.admitted[no_pool] = False
+
+    reasons = np.full(n, "", dtype=object)
+    out = np.zeros(n, dtype=bool)
+    out[[r for r, f in s.forced.items() if not f.include]] = True
+    unadmitted = np.flatnonzero(s.eligible & ~no_pool & ~out & ~s.admitted.any(axis=1))
+    reasons[unadmitted] = _why_not_admitted(s, unadmitted)
+    for r in np.flatnonzero(out).tolist():
+        reasons[r] = f"forced out: {s.forced[r].reason}"
+    reasons[no_pool] = "no KAM pool serves it"
+    reasons[~s.eligible] = np.asarray(["fails " + t for t in failed_text], dtype=object)[~s.eligible]
+    # Accounts that must be in the model even without options (so that their rule is named).
+    keep = (reasons != "") & no_pool & (forced_in | ((current >= 0) & (inc.demotion != "allow")))
+    reasons[keep] = ""
+    note(np.flatnonzero(keep), lambda r: "no KAM pool serves it")
+    s.reasons = reasons.tolist()
     s.notes = [""] * n
-    for r in range(n):
-        notes = []
-        failed = [rid for j, rid in enumerate(s.rule_ids) if not s.rule_pass[r, j]]
-        c = int(s.current_tier[r])
-        f = s.forced.get(r)
-        exempt = c >= 0 and inc.exempt_from_rules and inc.demotion != "allow"
-        if failed and exempt:
-            s.eligible[r] = True
-            notes.append(f"incumbent kept despite failing {', '.join(failed)}")
-        if f is not None and f.include and failed and not exempt:
-            s.eligible[r] = True
-            notes.append(f"forced in ({f.reason}) despite failing {', '.join(failed)}")
-        if s.eligible[r] and not s.admitted[r].any() is False:
-            pass
-        if s.eligible[r]:
-            s.admitted[r] &= True
-        else:
-            s.admitted[r] = False
-        if c >= 0 and exempt and not s.admitted[r, c]:
-            s.admitted[r, c] = True
-            notes.append(f"incumbent admitted at its current tier {s.tier_ids[c]}")
-        if f is not None and f.include:
-            if f.tier >= 0 and not s.admitted[r, f.tier]:
-                s.admitted[r, f.tier] = True
-                notes.append(f"forced in at {s.tier_ids[f.tier]} ({f.reason})")
-            elif f.tier < 0 and not s.admitted[r].any():
-                s.admitted[r, :] = True
-                notes.append(f"forced in ({f.reason}); admitted at every tier")
-        if f is not None and not f.include:
-            notes.append(f"forced out ({f.reason})")
-        if s.pool[r] < 0:
-            s.admitted[r] = False
-        s.notes[r] = "; ".join(notes)
-        if not s.eligible[r]:
-            s.reasons[r] = "fails " + ", ".join(failed)
-        elif s.pool[r] < 0:
-            s.reasons[r] = "no KAM pool serves it"
-        elif f is not None and not f.include:
-            s.reasons[r] = f"forced out: {f.reason}"
-        elif not s.admitted[r].any():
-            s.reasons[r] = _why_not_admitted(s, r)
-    # Accounts that must be in the model even without options (so their rule is named).
-    for r in range(n):
-        if s.reasons[r] and s.pool[r] < 0 and (
-            (r in s.forced and s.forced[r].include)
-            or (s.current_tier[r] >= 0 and inc.demotion != "allow")
-        ):
-            s.reasons[r] = ""
-            s.notes[r] = "; ".join(x for x in (s.notes[r], "no KAM pool serves it") if x)
+    for r, texts in notes.items():
+        s.notes[r] = "; ".join(texts)
 
 
-def _why_not_admitted(s: Screening, r: int) -> str:
+def _failed_rules_text(s: Screening) -> list[str]:
+    """Per account: the ids of the rules it fails, comma-separated ('' when none)."""
+    if not s.rule_ids:
+        return [""] * s.n
+    first, inverse = _patterns(s.rule_pass.astype(np.int64), 2)
+    texts = [", ".join(rid for rid, ok in zip(s.rule_ids, s.rule_pass[r]) if not ok) for r in first]
+    return [texts[i] for i in inverse.tolist()]
+
+
+def _patterns(codes: np.ndarray, base: int) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct rows of a small-integer matrix: (index of a row of each pattern, pattern per row).
+
+    Rows are packed into one integer each (digits in ``base``), far faster than
+    ``np.unique(axis=0)``; beyond 62 bits of digits, falls back to that.
+    """
+    n, k = codes.shape
+    if k * np.log2(base) > 62:
+        _, first, inverse = np.unique(codes, axis=0, return_index=True, return_inverse=True)
+        return first, np.asarray(inverse).reshape(-1)
+    packed = codes @ (base ** np.arange(k, dtype=np.int64))
+    _, first, inverse = np.unique(packed, return_index=True, return_inverse=True)
+    return first, np.asarray(inverse).reshape(-1)
+
+
+def _why_not_admitted(s: Screening, rows: np.ndarray) -> list[str]:
+    """Per row given: why no tier admits it ('admitted to no tier (score 4.20: gold needs ...)')."""
     policy = s.loaded.policy
-    parts = []
+    causes = np.zeros((rows.size, len(s.tier_ids)), dtype=np.int8)  # 0 none, 1 score, 2 sponsor, 3 rule
     for k, tid in enumerate(s.tier_ids):
         t = policy.tiers[tid]
-        if t.min_score is not None and s.score[r] < t.min_score - 1e-9:
-            parts.append(f"{tid} needs score {t.min_score:g}")
-        elif t.sponsor and not s.sponsor_ok[r].any():
-            parts.append(f"{tid} needs a sponsor and none has affinity")
-        elif t.admit is not None:
-            parts.append(f"{tid} admission rule is false")
-    return f"admitted to no tier (score {s.score[r]:.2f}: {'; '.join(parts)})"
+        low = s.score[rows] < t.min_score - 1e-9 if t.min_score is not None else np.zeros(rows.size, dtype=bool)
+        no_sponsor = ~s.sponsor_ok[rows].any(axis=1) if t.sponsor else np.zeros(rows.size, dtype=bool)
+        causes[:, k] = np.where(low, 1, np.where(no_sponsor, 2, 3 if t.admit is not None else 0))
+    words = {
+        1: lambda tid: f"{tid} needs score {policy.tiers[tid].min_score:g}",
+        2: lambda tid: f"{tid} needs a sponsor and none has affinity",
+        3: lambda tid: f"{tid} admission rule is false",
+    }
+    if rows.size == 0:
+        return []
+    first, inverse = _patterns(causes.astype(np.int64), 4)
+    texts = ["; ".join(words[c](tid) for tid, c in zip(s.tier_ids, causes[r].tolist()) if c) for r in first]
+    return [f"admitted to no tier (score {s.score[r]:.2f}: {texts[i]})"
+            for r, i in zip(rows.tolist(), inverse.tolist())]
 
 
 # --------------------------------------------------------------------------- problem

@@ -51,7 +51,11 @@ class Fields:
         return len(self.table)
 
     def array(self, name: str) -> np.ndarray:
-        """The field as float64 (number) or object-of-str (text) array."""
+        """The field as float64 (number) or fixed-width unicode (text) array.
+
+        Unicode arrays (not object arrays) let ``segment == 'Enterprise'`` and ``in [...]``
+        compare in C: about ten times faster on large tables.
+        """
         if name not in self._cache:
             column = self.column_of[name]
             default = self.defaults.get(name)
@@ -63,7 +67,7 @@ class Fields:
                 texts = self.table.texts(column)
                 if default is not None:
                     texts = [t if t != "" else str(default) for t in texts]
-                values = np.array(texts, dtype=object)
+                values = np.array(texts, dtype=str)
             self._cache[name] = values
         return self._cache[name]
 

@@ -51,13 +51,14 @@ Identifier = Annotated[
 
 
 def _check_syntax(text: str) -> str:
-    from kamopt.policy.expr import parse
+    from kamopt.policy.expr import caret, parse
 
     try:
         parse(text)
     except ExpressionError as err:
         d = err.diagnostics[0]
-        raise ValueError(f"invalid expression: {d.message}") from None
+        where = "" if d.column is None else "\n    " + caret(text, d.column).replace("\n", "\n    ")
+        raise ValueError(f"invalid expression: {d.message}{where}") from None
     return text
 
 
@@ -187,7 +188,8 @@ def _rule_from_text(value: Any) -> Any:
 RuleSpec = Annotated[
     Rule,
     BeforeValidator(_rule_from_text),
-    WithJsonSchema({"anyOf": [{"type": "string"}, {"$ref": "#/$defs/Rule"}]}),
+    # Rule's own schema inlined: a "$ref" to it would dangle, nothing else references Rule.
+    WithJsonSchema({"anyOf": [{"type": "string"}, Rule.model_json_schema()]}),
 ]
 """A rule as an expression, or ``{rule: ..., description: ...}``."""
 

@@ -1,0 +1,34 @@
+"""The floor: HiGHS alone on an MPS file, same gap and threads as kamopt.
+
+    python bench/bare_highs.py MODEL.mps GAP
+
+Prints one JSON line: read and solve seconds, status, objective.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+import highspy
+
+
+def main(path: str, gap: str) -> None:
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("mip_rel_gap", float(gap))
+    h.setOptionValue("random_seed", 0)
+    t = time.perf_counter()
+    h.readModel(path)
+    read_s = time.perf_counter() - t
+    t = time.perf_counter()
+    h.run()
+    solve_s = time.perf_counter() - t
+    print(json.dumps({"read_s": read_s, "solve_s": solve_s, "total_s": read_s + solve_s,
+                      "status": h.modelStatusToString(h.getModelStatus()),
+                      "objective": h.getInfo().objective_function_value}))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2])
