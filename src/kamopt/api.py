@@ -40,4 +40,60 @@ def screen(policy: PolicyLike, data: AccountData | None = None) -> Screening:
     return _screen(loaded, data if data is not None else load_data(loaded))
 
 
-__all__ = ["AccountData", "LoadedPolicy", "Screening", "as_policy", "load_data", "load_policy", "screen"]
+def solve(
+    policy: PolicyLike,
+    data: AccountData | None = None,
+    *,
+    method: str = "optimal",
+    solver: str | None = None,
+    time_limit: float | None = None,
+    gap: float | None = None,
+    threads: int | None = None,
+):
+    """Choose and staff the key-account portfolio. Returns a :class:`kamopt.plan.Plan`.
+
+    The plan carries the solution with its honest status (``plan.status``), the
+    independent verifier's report (``plan.check``), the greedy baseline, and, when the
+    policy cannot be met, a diagnosis (``plan.diagnosis``). Solver settings default to
+    the policy's ``solver`` section.
+    """
+    from kamopt.plan import solve as _solve
+
+    return _solve(as_policy(policy), data, method=method, solver=solver,
+                  time_limit=time_limit, gap=gap, threads=threads)
+
+
+def check(policy: PolicyLike, plan: str | Path, *, hires: dict[str, int] | None = None,
+          with_optimum: bool = False):
+    """Verify a plan (a ``kamopt solve`` folder or a hand-made CSV) against a policy.
+
+    Returns ``(checked, optimum)``: the checked plan (``checked.violations`` lists every
+    broken rule by constraint name) and, with ``with_optimum``, the solved policy.
+    """
+    from kamopt.plan import check as _check
+
+    return _check(as_policy(policy), Path(plan), hires=hires, with_optimum=with_optimum)
+
+
+def write_plan(plan, out: str | Path, *, force: bool = False) -> Path:
+    """Write a plan's files (portfolio.csv, resources.csv, ..., summary.json) atomically."""
+    from kamopt.report.plan_tables import write_plan as _write
+    from kamopt.report.writers import output_folder
+
+    with output_folder(Path(out), force) as folder:
+        _write(plan, folder)
+    return Path(out)
+
+
+def write_screening(screening: Screening, out: str | Path, *, force: bool = False) -> Path:
+    """Write screening.csv, excluded.csv and screening.json atomically."""
+    from kamopt.report.screening_tables import write_screening as _write
+    from kamopt.report.writers import output_folder
+
+    with output_folder(Path(out), force) as folder:
+        _write(screening, folder)
+    return Path(out)
+
+
+__all__ = ["AccountData", "LoadedPolicy", "Screening", "as_policy", "check", "load_data",
+           "load_policy", "screen", "solve", "write_plan", "write_screening"]

@@ -16,6 +16,7 @@ from typing import Any, Callable
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table as RichTable
 
 from kamopt import __version__
@@ -114,7 +115,7 @@ def validate(policy: Path, overrides: tuple[str, ...]) -> None:
     summary = screening_summary(s)
     p = loaded.policy
     out.print(
-        f"[green]valid[/]: {loaded.path} — {summary['accounts']} accounts, "
+        f"[green]valid[/]: {escape(str(loaded.path))} — {summary['accounts']} accounts, "
         f"{len(p.tiers)} tiers, {len(p.resources.kam_pools)} KAM pools, "
         f"{len(p.resources.sponsors)} sponsors; {summary['candidates']} candidates"
     )
@@ -147,18 +148,191 @@ def screen(policy: Path, out_dir: Path, overrides: tuple[str, ...], force: bool)
     with output_folder(out_dir, force) as folder:
         write_screening(s, folder)
     summary = screening_summary(s)
-    table = RichTable(title=f"Screening — {s.loaded.policy.name}", title_justify="left")
+    table = RichTable(title=escape(f"Screening — {s.loaded.policy.name}"), title_justify="left")
     table.add_column("")
     table.add_column("accounts", justify="right")
     table.add_row("in the table", str(summary["accounts"]))
     table.add_row("eligible", str(summary["eligible"]))
     table.add_row("candidates", str(summary["candidates"]))
     for rule, n in summary["failing_each_rule"].items():
-        table.add_row(f"  failing {rule}", str(n))
+        table.add_row(escape(f"  failing {rule}"), str(n))
     for tier, n in summary["admitted_per_tier"].items():
-        table.add_row(f"  admitted to {tier}", str(n))
+        table.add_row(escape(f"  admitted to {tier}"), str(n))
     out.print(table)
-    out.print(f"written to {out_dir}/: screening.csv, excluded.csv, screening.json")
+    out.print(escape(f"written to {out_dir}/: screening.csv, excluded.csv, screening.json"))
+
+
+solver_options = [
+    click.option("--solver", type=click.Choice(["highs", "cbc"]), default=None,
+                 help="Solver (default: the policy's, normally highs)."),
+    click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None,
+                 metavar="SECONDS", help="Solver time limit (default: the policy's)."),
+    click.option("--gap", type=click.FloatRange(0, 1), default=None,
+                 help="Relative optimality gap to stop at, e.g. 0.0001 (default: the policy's)."),
+    click.option("--threads", type=click.IntRange(min=0), default=None,
+                 help="Solver threads; 0 = solver default."),
+]
+
+
+def with_solver_options(fn: Callable) -> Callable:
+    for option in reversed(solver_options):
+        fn = option(fn)
+    return fn
+
+
+def _money(value: float | None, currency: str) -> str:
+    return "—" if value is None else f"{value:,.0f} {currency}"
+
+
+def print_plan(plan, title: str) -> None:
+    """The short summary table of a plan."""
+    from kamopt.report.plan_tables import summary
+
+    info = summary(plan)
+    cur = info["currency"]
+    table = RichTable(title=escape(title), title_justify="left", show_header=False)
+    table.add_column("", style="bold")
+    table.add_column("")
+    status = info["status"]
+    style = {"optimal": "green", "feasible": "yellow"}.get(status, "red")
+    gap = info["gap"]
+    table.add_row("status", f"[{style}]{status}[/]" + (f"  (gap {gap:.4%})" if gap is not None else ""))
+    table.add_row("objective", _money(info["objective"], cur))
+    if info["bound"] is not None:
+        table.add_row("bound", _money(info["bound"], cur))
+    table.add_row("greedy baseline", _money(info["greedy_objective"], cur)
+                  + ("" if info["greedy_feasible"] else "  [red](breaks rules)[/]"))
+    hand_made = plan.solution.solver == "plan file"
+    if info["optimum_vs_greedy_pct"] is not None and plan.method == "optimal":
+        label = "this plan vs greedy" if hand_made else "optimum vs greedy"
+        table.add_row(label, f"{info['optimum_vs_greedy_pct']:+.1f} %")
+    tiers = ", ".join(f"{t} {n}" for t, n in info["tiers"].items())
+    table.add_row("key accounts", escape(f"{info['key_accounts']}  ({tiers})"))
+    ch = info["changes"]
+    table.add_row("changes", f"{ch['promote']} promoted, {ch['keep']} kept, {ch['demote']} demoted")
+    hires = ", ".join(f"{p} +{n}" for p, n in info["hires"].items() if n) or "none"
+    table.add_row("hires", escape(hires))
+    if info["annual_cost"] is not None:
+        budget = f" of {_money(info['budget'], cur)}" if info["budget"] is not None else ""
+        table.add_row("annual cost", _money(info["annual_cost"], cur) + budget)
+    if info["soft_violations"]:
+        table.add_row("soft limits broken",
+                      escape(", ".join(f"{k} by {v:g}" for k, v in info["soft_violations"].items())))
+    checked = "[green]passed[/]" if info["verified"] else f"[red]{len(info['violations'])} violations[/]"
+    if plan.check is not None:
+        table.add_row("independent check", checked)
+    if not hand_made:
+        table.add_row("solve time", f"{info['solve_seconds']:.2f} s ({info['solver']})")
+    out.print(table)
+    for line in info["violations"][:20]:
+        out.print(f"  [red]violation[/] {escape(line)}", highlight=False)
+    if len(info["violations"]) > 20:
+        out.print(f"  ... and {len(info['violations']) - 20} more in violations.csv")
+    if plan.diagnosis:
+        out.print("[bold red]The policy cannot be met.[/] What conflicts, and the smallest relaxations:")
+        for line in plan.diagnosis:
+            out.print(f"  - {line}", markup=False)
+
+
+def plan_exit_code(plan) -> int:
+    from kamopt.errors import (EXIT_INFEASIBLE, EXIT_OK, EXIT_RULES_BROKEN, EXIT_SOLVER_ERROR,
+                               EXIT_TIME_LIMIT)
+    from kamopt.model.solution import Status
+
+    if plan.violations or plan.status == Status.RULES_BROKEN:
+        return EXIT_RULES_BROKEN
+    return {
+        Status.OPTIMAL: EXIT_OK, Status.FEASIBLE: EXIT_OK, Status.INFEASIBLE: EXIT_INFEASIBLE,
+        Status.TIME_LIMIT_NO_SOLUTION: EXIT_TIME_LIMIT,
+    }.get(plan.status, EXIT_SOLVER_ERROR)
+
+
+@main.command(context_settings=CONTEXT)
+@policy_arg
+@out_option
+@set_option
+@with_solver_options
+@click.option("--method", type=click.Choice(["optimal", "greedy"]), default="optimal", show_default=True,
+              help="optimal: solve the MILP; greedy: the spreadsheet baseline (rank by score, fill).")
+@force_option
+@common
+def solve(policy: Path, out_dir: Path, overrides: tuple[str, ...], solver: str | None,
+          time_limit: float | None, gap: float | None, threads: int | None, method: str,
+          force: bool) -> None:
+    """Choose the key-account portfolio and staff it; verify the plan independently.
+
+    Writes portfolio.csv (every account: decision, change, score, value, KAM, sponsor),
+    resources.csv (every capacity: limit, used, slack, hires), excluded.csv,
+    violations.csv and summary.json. When the policy cannot be met, writes summary.json
+    and diagnosis.txt naming the conflicting limits and the smallest relaxations.
+
+    \b
+    Exit codes: 0 solved, 2 invalid input, 3 infeasible, 4 time limit without a solution,
+    5 solver error, 6 the plan breaks rules (greedy).
+
+    \b
+    Example:
+      kamopt solve policies/default.yaml --out out/plan
+      kamopt solve policies/default.yaml --out out/plan --force --set portfolio.key_accounts.max=40
+    """
+    from kamopt import api
+    from kamopt.report.plan_tables import write_plan
+    from kamopt.report.writers import check_output_dir, output_folder
+
+    check_output_dir(out_dir, force)
+    loaded = api.load_policy(policy, overrides)
+    for line in loaded.overrides:
+        out.print(f"override {line}", markup=False)
+    plan = api.solve(loaded, method=method, solver=solver, time_limit=time_limit, gap=gap, threads=threads)
+    with output_folder(out_dir, force) as folder:
+        write_plan(plan, folder)
+    print_plan(plan, f"Plan — {loaded.policy.name}")
+    out.print(escape(f"written to {out_dir}/"))
+    sys.exit(plan_exit_code(plan))
+
+
+@main.command(context_settings=CONTEXT)
+@policy_arg
+@click.argument("plan", type=click.Path(exists=True, path_type=Path), metavar="PLAN")
+@set_option
+@click.option("--hire", "hires", multiple=True, metavar="POOL=FTE",
+              help="Hires of a hand-made plan, e.g. --hire Iberia=1 (repeatable).")
+@click.option("--optimum/--no-optimum", default=True, show_default=True,
+              help="Also solve the policy and show the optimum beside the plan.")
+@common
+def check(policy: Path, plan: Path, overrides: tuple[str, ...], hires: tuple[str, ...],
+          optimum: bool) -> None:
+    """Verify a plan against the policy, from its files alone.
+
+    PLAN is a folder written by `kamopt solve`, or a hand-made CSV with columns
+    account_id and tier (optional: kam, sponsor). Recomputes every resource use, cost,
+    count, quota, sponsor and KAM assignment and incumbent rule, and lists each
+    violation with its constraint name and amount. Exits 0 when the plan keeps every
+    rule, 6 when it breaks any.
+
+    \b
+    Example:
+      kamopt check policies/default.yaml out/plan
+      kamopt check policies/default.yaml my_spreadsheet_plan.csv --hire Iberia=1
+    """
+    from kamopt import api
+    from kamopt.errors import PolicyError
+
+    hire_counts = {}
+    for spec in hires:
+        pool, _, count = spec.partition("=")
+        if not pool or not count.strip().isdigit():
+            raise PolicyError(f"--hire {spec}: expected POOL=FTE with a whole number of FTE")
+        hire_counts[pool] = int(count)
+    loaded = api.load_policy(policy, overrides)
+    checked, best = api.check(loaded, plan, hires=hire_counts or None, with_optimum=optimum)
+    print_plan(checked, f"Check of {plan} — {loaded.policy.name}")
+    if best is not None and best.solution.objective is not None:
+        diff = (checked.solution.objective or 0) - best.solution.objective
+        cur = loaded.policy.currency
+        out.print(f"optimum: {_money(best.solution.objective, cur)}; this plan: "
+                  f"{_money(checked.solution.objective, cur)} ({_money(diff, cur)})")
+    sys.exit(plan_exit_code(checked))
 
 
 @main.command(context_settings=CONTEXT)
@@ -180,7 +354,7 @@ def schema(out_file: Path | None) -> None:
         click.echo(text, nl=False)
     else:
         write_text_atomic(out_file, text)
-        out.print(f"written to {out_file}")
+        out.print(escape(f"written to {out_file}"))
 
 
 @main.command(context_settings=CONTEXT)
@@ -202,7 +376,7 @@ def sample(out_dir: Path, force: bool) -> None:
         for item in sorted(source.iterdir(), key=lambda p: p.name):
             if item.name.endswith((".csv", ".yaml")):
                 folder.binary(item.name, item.read_bytes())
-    out.print(f"sample policy and data written to {out_dir}/ (start with policy.yaml)")
+    out.print(escape(f"sample policy and data written to {out_dir}/ (start with policy.yaml)"))
 
 
 @main.command(context_settings=CONTEXT)
@@ -232,7 +406,7 @@ def generate(accounts: int, seed: int, out_dir: Path, named_kams: bool | None, p
     if out_dir.exists() and force:
         shutil.rmtree(out_dir)
     inst = _generate(accounts, seed, out_dir, named_kams=named_kams, pools=pools, sponsors=sponsors)
-    out.print(f"generated {accounts:,} accounts (seed {seed}) in {out_dir}/")
+    out.print(escape(f"generated {accounts:,} accounts (seed {seed}) in {out_dir}/"))
     del inst
 
 

@@ -13,6 +13,7 @@ Exit codes (also documented in the README):
 3     infeasible policy
 4     time limit reached without a solution
 5     solver error
+6     the plan breaks hard rules (``check``; ``solve --method greedy``)
 ====  =====================================================
 """
 
@@ -28,6 +29,7 @@ EXIT_INVALID_INPUT = 2
 EXIT_INFEASIBLE = 3
 EXIT_TIME_LIMIT = 4
 EXIT_SOLVER_ERROR = 5
+EXIT_RULES_BROKEN = 6
 
 
 @dataclass(frozen=True)

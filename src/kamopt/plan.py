@@ -1,0 +1,277 @@
+"""A solved plan and the evidence behind it: the pipeline from policy to verified plan.
+
+``solve(policy)`` screens the accounts, builds the numeric problem, optimises it (or
+runs the greedy baseline), verifies the result independently, runs the greedy baseline
+for comparison, and diagnoses infeasibility. ``check(policy, plan)`` verifies a plan
+someone else made (a previous run's folder, or a hand-made CSV).
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from kamopt import __version__
+from kamopt.data.accounts import AccountData, load_data
+from kamopt.data.table import TableOptions, read_table
+from kamopt.errors import DataError, Diagnostic, did_you_mean, one_of
+from kamopt.greedy import greedy
+from kamopt.model.optimise import optimise
+from kamopt.model.problem import Problem
+from kamopt.model.solution import NEW_HIRE, Assignment, Solution, Status
+from kamopt.model.solvers import SolverOptions
+from kamopt.policy.loader import LoadedPolicy
+from kamopt.screening import ProblemIndex, Screening, build_problem
+from kamopt.screening import screen as _screen
+from kamopt.verify import VerifyReport, Violation, verify
+
+Method = Literal["optimal", "greedy"]
+
+
+@dataclass
+class Plan:
+    """A plan with its evidence. ``solution.assignment`` is None when there is no plan."""
+
+    screening: Screening
+    problem: Problem
+    index: ProblemIndex
+    solution: Solution
+    method: Method
+    options: SolverOptions
+    check: VerifyReport | None
+    """The independent verifier's report on the plan (None without a plan)."""
+    greedy: Assignment
+    greedy_check: VerifyReport
+    diagnosis: list[str] = field(default_factory=list)
+    """Plain-language infeasibility diagnosis (empty unless infeasible)."""
+    extra_violations: list[Violation] = field(default_factory=list)
+    """Violations found outside the problem (a hand-made plan promoting an excluded account)."""
+
+    @property
+    def loaded(self) -> LoadedPolicy:
+        return self.screening.loaded
+
+    @property
+    def status(self) -> Status:
+        return self.solution.status
+
+    @property
+    def violations(self) -> list[Violation]:
+        return (self.check.violations if self.check else []) + self.extra_violations
+
+    @property
+    def greedy_objective(self) -> float:
+        return self.greedy_check.parts.total
+
+    @property
+    def greedy_feasible(self) -> bool:
+        return self.greedy_check.ok
+
+    def tier_of_row(self) -> np.ndarray:
+        """int (table rows): tier index per account in the table, -1 for none."""
+        out = np.full(self.screening.n, -1, dtype=np.int64)
+        a = self.solution.assignment
+        if a is not None:
+            out[self.index.rows] = a.tier
+        return out
+
+
+def solver_options(
+    loaded: LoadedPolicy,
+    *,
+    solver: str | None = None,
+    time_limit: float | None = None,
+    gap: float | None = None,
+    threads: int | None = None,
+) -> SolverOptions:
+    """The policy's solver settings with any explicit overrides applied."""
+    spec = loaded.policy.solver
+    return SolverOptions(
+        name=solver or spec.name,
+        time_limit=time_limit if time_limit is not None else spec.time_limit,
+        gap=gap if gap is not None else spec.gap,
+        threads=threads if threads is not None else spec.threads,
+    )
+
+
+def solve(
+    loaded: LoadedPolicy,
+    data: AccountData | None = None,
+    *,
+    method: Method = "optimal",
+    solver: str | None = None,
+    time_limit: float | None = None,
+    gap: float | None = None,
+    threads: int | None = None,
+) -> Plan:
+    """Screen, optimise (or run greedy), verify, compare with greedy, diagnose."""
+    screening = _screen(loaded, data if data is not None else load_data(loaded))
+    problem, index = build_problem(screening)
+    options = solver_options(loaded, solver=solver, time_limit=time_limit, gap=gap, threads=threads)
+    baseline = greedy(problem)
+    baseline_check = verify(problem, baseline)
+    if method == "greedy":
+        status = Status.FEASIBLE if baseline_check.ok else Status.RULES_BROKEN
+        solution = Solution(
+            status=status, assignment=baseline, objective=baseline_check.parts.total,
+            parts=baseline_check.parts, solver="greedy", violations=dict(baseline_check.soft),
+        )
+    else:
+        solution = optimise(problem, options, start=baseline if baseline_check.ok else None)
+    report = verify(problem, solution.assignment) if solution.assignment is not None else None
+    diagnosis: list[str] = []
+    if solution.status == Status.INFEASIBLE:
+        from kamopt.model.diagnose import diagnose
+
+        diagnosis = diagnose(problem, replace(options, gap=max(options.gap, 1e-4))).lines()
+    return Plan(
+        screening=screening, problem=problem, index=index, solution=solution, method=method,
+        options=options, check=report, greedy=baseline, greedy_check=baseline_check,
+        diagnosis=diagnosis,
+    )
+
+
+# --------------------------------------------------------------------------- check
+
+
+def read_assignment(
+    screening: Screening,
+    problem: Problem,
+    index: ProblemIndex,
+    plan_path: Path,
+    hires: dict[str, int] | None = None,
+) -> tuple[Assignment, list[Violation]]:
+    """A plan from a folder written by ``kamopt solve`` or a hand-made CSV.
+
+    The CSV needs ``account_id`` and ``tier`` (or ``decision``) columns; ``kam`` and
+    ``sponsor`` are optional. Accounts it does not list are not key accounts. Hires come
+    from the folder's ``resources.csv``, or from ``hires`` (pool -> FTE).
+    """
+    plan_path = Path(plan_path)
+    csv_path = plan_path / "portfolio.csv" if plan_path.is_dir() else plan_path
+    table = read_table(csv_path, TableOptions())
+    tier_col = "tier" if "tier" in table.columns else "decision"
+    table.require("account_id", tier_col)
+    ids = table.texts("account_id")
+    tiers = table.texts(tier_col)
+    kams = table.texts("kam") if "kam" in table.columns else [""] * len(table)
+    sponsors = table.texts("sponsor") if "sponsor" in table.columns else [""] * len(table)
+    row_of = {a: i for i, a in enumerate(screening.data.ids)}
+    problem_pos = {int(r): i for i, r in enumerate(index.rows)}
+    tier_index = {t: i for i, t in enumerate(screening.tier_ids)}
+    n = problem.n_accounts
+    tier = np.full(n, -1, dtype=np.int64)
+    kam = [""] * n
+    sponsor = [""] * n
+    extra: list[Violation] = []
+    problems: list[Diagnostic] = []
+    seen: dict[str, int] = {}
+    for i, account in enumerate(ids):
+        where = dict(file=str(csv_path), line=table.lines[i])
+        if account in seen:
+            problems.append(Diagnostic(f"account '{account}' is listed twice (first at line {seen[account]})",
+                                       field="account_id", **where))
+            continue
+        seen[account] = table.lines[i]
+        if account not in row_of:
+            problems.append(Diagnostic(f"no account '{account}' in the account table", field="account_id",
+                                       hint=did_you_mean(account, row_of), **where))
+            continue
+        t = tiers[i].strip()
+        if t in ("", "none", "-"):
+            continue
+        if t not in tier_index:
+            problems.append(Diagnostic(f"unknown tier '{t}'", field=tier_col,
+                                       expected=f"none or {one_of(tier_index)}",
+                                       hint=did_you_mean(t, tier_index), **where))
+            continue
+        r = row_of[account]
+        if r not in problem_pos:
+            reason = screening.reasons[r] or "not a candidate"
+            extra.append(Violation(
+                constraint=f"admissible[{account}]", family="admissible", limit=None, used=None,
+                amount=1.0, unit="accounts",
+                message=f"admissible[{account}]: promoted to {t} but {reason}",
+            ))
+            continue
+        a = problem_pos[r]
+        tier[a] = tier_index[t]
+        kam[a] = _plain_kam(kams[i], problem)
+        sponsor[a] = sponsors[i].strip()
+    if problems:
+        raise DataError(problems)
+    hire_counts = np.zeros(len(problem.pools), dtype=np.int64)
+    given = dict(hires or {})
+    if not given and plan_path.is_dir() and (plan_path / "resources.csv").exists():
+        given = _hires_from_resources(plan_path / "resources.csv")
+    pool_index = {p.id: j for j, p in enumerate(problem.pools)}
+    for pool, count in given.items():
+        if pool not in pool_index:
+            raise DataError(Diagnostic(f"unknown KAM pool '{pool}' in hires", expected=one_of(pool_index),
+                                       hint=did_you_mean(pool, pool_index)))
+        hire_counts[pool_index[pool]] = int(count)
+    assignment = Assignment(
+        tier=tier, hires=hire_counts,
+        kam=tuple(kam) if problem.kams else (),
+        sponsor=tuple(sponsor) if problem.sponsors else (),
+    )
+    return assignment, extra
+
+
+def _plain_kam(text: str, problem: Problem) -> str:
+    """The plan's KAM column as the verifier expects it ('' when KAMs are planned per pool)."""
+    if not problem.kams:
+        return ""
+    return text.strip()
+
+
+def _hires_from_resources(path: Path) -> dict[str, int]:
+    out: dict[str, int] = {}
+    with open(path, encoding="utf-8", newline="") as fh:
+        for row in csv.DictReader(fh):
+            if row.get("family") == "kam_hours" and row.get("hires") not in (None, ""):
+                resource = row.get("resource", "")
+                if resource and not resource.endswith(NEW_HIRE):
+                    out[resource] = int(float(row["hires"]))
+    return out
+
+
+def check(
+    loaded: LoadedPolicy,
+    plan_path: Path,
+    *,
+    hires: dict[str, int] | None = None,
+    with_optimum: bool = False,
+    data: AccountData | None = None,
+) -> tuple[Plan, Plan | None]:
+    """Verify a plan from its files; optionally solve the policy to show the optimum beside it."""
+    screening = _screen(loaded, data if data is not None else load_data(loaded))
+    problem, index = build_problem(screening)
+    assignment, extra = read_assignment(screening, problem, index, plan_path, hires)
+    report = verify(problem, assignment)
+    baseline = greedy(problem)
+    status = Status.FEASIBLE if report.ok and not extra else Status.RULES_BROKEN
+    solution = Solution(status=status, assignment=assignment, objective=report.parts.total,
+                        parts=report.parts, solver="plan file", violations=dict(report.soft))
+    plan = Plan(
+        screening=screening, problem=problem, index=index, solution=solution, method="optimal",
+        options=solver_options(loaded), check=report, greedy=baseline,
+        greedy_check=verify(problem, baseline), extra_violations=extra,
+    )
+    optimum = solve(loaded, screening.data) if with_optimum else None
+    return plan, optimum
+
+
+def plan_fingerprints(plan: Plan) -> dict[str, str]:
+    return {
+        "policy_sha256": plan.loaded.sha256,
+        "data_sha256": plan.screening.data.sha256,
+        "kamopt_version": __version__,
+    }
+
+
+__all__ = ["Plan", "check", "read_assignment", "solve", "solver_options"]

@@ -1,0 +1,324 @@
+"""The command line end to end, through click's runner: every command, every exit code,
+every class of bad input (each a located message, never a traceback)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from kamopt.cli import main
+
+MINI = Path(__file__).parent / "data" / "mini"
+README = Path(__file__).parent.parent / "README.md"
+
+
+@pytest.fixture
+def mini(tmp_path) -> Path:
+    """A private copy of the mini policy and its data; returns the policy path."""
+    folder = tmp_path / "mini"
+    shutil.copytree(MINI, folder)
+    return folder / "policy.yaml"
+
+
+def run(*args: str):
+    result = CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=True)
+    # No command may end in an uncaught exception (that would be a traceback for a user).
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, old
+    path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+def rows(path: Path) -> list[dict[str, str]]:
+    with open(path, encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+# --------------------------------------------------------------------------- exit 0
+def test_validate_reports_counts(mini):
+    r = run("validate", mini)
+    assert r.exit_code == 0, r.output
+    assert "valid" in r.output and "4 accounts" in r.output and "3 candidates" in r.output
+
+
+def test_screen_writes_every_account_and_the_excluded(mini, tmp_path):
+    r = run("screen", mini, "--out", tmp_path / "s")
+    assert r.exit_code == 0, r.output
+    screened = rows(tmp_path / "s" / "screening.csv")
+    assert [x["account_id"] for x in screened] == ["A1", "A2", "A3", "A4"]
+    assert screened[0]["name"] == "Compañía Ñandú S.A."
+    assert screened[0]["gold_value"] == "190.00" and screened[0]["score"] == "9.40"
+    (excluded,) = rows(tmp_path / "s" / "excluded.csv")
+    assert excluded["account_id"] == "A3" and excluded["failed_rules"] == "not_competitor"
+
+
+def test_solve_writes_the_plan_and_exits_0(mini, tmp_path):
+    r = run("solve", mini, "--out", tmp_path / "p")
+    assert r.exit_code == 0, r.output
+    out = tmp_path / "p"
+    assert sorted(p.name for p in out.iterdir()) == [
+        "excluded.csv", "portfolio.csv", "resources.csv", "summary.json", "violations.csv"]
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    for key in ("status", "objective", "bound", "gap", "solver", "solve_seconds", "greedy_objective",
+                "policy_sha256", "data_sha256", "kamopt_version"):
+        assert key in summary, key
+    assert summary["status"] == "optimal" and summary["verified"] is True
+    # 200 h of KAM time: A1 gold (100 h) and the two incumbents at silver/gold would need 250 h,
+    # so the incumbents A2 (silver, 50 h) and A4 (gold, 100 h) stay and A1 fits only at silver.
+    decisions = {x["account_id"]: x["decision"] for x in rows(out / "portfolio.csv")}
+    assert decisions == {"A1": "silver", "A2": "silver", "A3": "none", "A4": "gold"}
+    assert summary["objective"] == pytest.approx(96 + 21 - 5 - 2 * 0)  # values net of cost
+    assert "independent check" in r.output and "passed" in r.output
+
+
+def test_check_accepts_the_solved_plan(mini, tmp_path):
+    assert run("solve", mini, "--out", tmp_path / "p").exit_code == 0
+    r = run("check", mini, tmp_path / "p")
+    assert r.exit_code == 0, r.output
+    assert "passed" in r.output and "optimum" in r.output
+
+
+# --------------------------------------------------------------------------- exit 2
+def test_unknown_key_is_located_with_did_you_mean(mini):
+    edit(mini, "  gold:\n    min_score: 6", "  gold:\n    min_scor: 6")
+    r = run("validate", mini)
+    assert r.exit_code == 2
+    assert re.search(r"policy\.yaml:\d+:\d+: tiers\.gold\.min_scor", r.output)
+    assert "did you mean 'min_score'" in r.output
+    assert "Traceback" not in r.output
+
+
+def test_every_policy_error_is_reported_at_once(mini):
+    edit(mini, "  gold:\n    min_score: 6", "  gold:\n    min_score: high")
+    edit(mini, "horizon_years: 1", "horizon_years: -1")
+    r = run("validate", mini)
+    assert r.exit_code == 2
+    assert "tiers.gold.min_score" in r.output and "value.horizon_years" in r.output
+
+
+def test_yaml_tags_that_build_objects_are_refused(mini):
+    edit(mini, "value:\n", "evil: !!python/object/apply:os.system ['echo hacked']\nvalue:\n")
+    r = run("validate", mini)
+    assert r.exit_code == 2 and "hacked" not in r.output
+    assert "tag" in r.output.lower()
+
+
+def test_expression_syntax_error_points_at_the_character(mini):
+    edit(mini, "is_competitor == 'no'", "is_competitor === 'no'")
+    r = run("validate", mini)
+    assert r.exit_code == 2
+    assert "eligibility.not_competitor" in r.output and "^" in r.output
+
+
+def test_missing_column_names_the_file_and_column(mini):
+    edit(mini.parent / "accounts.csv", "id,name,fit,", "id,name,fitness,")
+    r = run("validate", mini)
+    assert r.exit_code == 2
+    assert "fit" in r.output and "fitness" in r.output
+
+
+def test_non_numeric_cell_names_file_line_and_column(mini):
+    edit(mini.parent / "accounts.csv", "A2,Beta,5,500", "A2,Beta,5,lots")
+    r = run("validate", mini)
+    assert r.exit_code == 2
+    assert "accounts.csv" in r.output and "line 3" in r.output and "revenue" in r.output
+    assert "lots" in r.output
+
+
+def test_duplicate_ids_are_an_error(mini):
+    edit(mini.parent / "accounts.csv", "A2,Beta", "A1,Beta")
+    r = run("validate", mini)
+    assert r.exit_code == 2 and "A1" in r.output and "accounts.csv" in r.output
+
+
+def test_empty_table_is_an_error(mini):
+    (mini.parent / "accounts.csv").write_text("id,name,fit,revenue,is_competitor,current_tier\n",
+                                              encoding="utf-8")
+    r = run("validate", mini)
+    assert r.exit_code == 2 and "accounts.csv" in r.output and "no" in r.output.lower()
+
+
+def test_missing_policy_file(tmp_path):
+    r = run("validate", tmp_path / "nope.yaml")
+    assert r.exit_code == 2 and "nope.yaml" in r.output
+
+
+def test_bad_override_is_located(mini):
+    r = run("validate", mini, "--set", "tiers.gold.min_score=lots")
+    assert r.exit_code == 2 and "tiers.gold.min_score" in r.output
+
+
+def test_existing_output_needs_force_and_is_left_untouched(mini, tmp_path):
+    out = tmp_path / "p"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine", encoding="utf-8")
+    r = run("solve", mini, "--out", out)
+    assert r.exit_code == 2 and "--force" in r.output
+    assert [p.name for p in out.iterdir()] == ["keep.txt"]
+
+
+def test_failed_run_leaves_no_partial_folder(mini, tmp_path):
+    edit(mini.parent / "accounts.csv", "A2,Beta,5,500", "A2,Beta,5,lots")
+    r = run("solve", mini, "--out", tmp_path / "p")
+    assert r.exit_code == 2
+    assert not (tmp_path / "p").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith((".p", "p."))]
+
+
+# --------------------------------------------------------------------------- exits 3, 4, 5, 6
+def test_infeasible_exits_3_with_a_diagnosis(mini, tmp_path):
+    r = run("solve", mini, "--out", tmp_path / "p", "--set", "portfolio.key_accounts.min=3",
+            "--set", "resources.kam_pools.all.fte=0.5")
+    assert r.exit_code == 3, r.output
+    diagnosis = (tmp_path / "p" / "diagnosis.txt").read_text(encoding="utf-8")
+    assert "min_key_accounts = 3 needs" in diagnosis and "kam_hours[all]" in diagnosis
+    summary = json.loads((tmp_path / "p" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["status"] == "infeasible" and summary["diagnosis"]
+    assert "cannot be met" in r.output
+
+
+def stub_status(monkeypatch, status):
+    from kamopt.model import optimise as optimise_module
+    from kamopt.model.solvers import RawResult
+
+    monkeypatch.setattr(optimise_module, "run", lambda model, options, start=None:
+                        RawResult(status, None, None, None, 0.5, "highs", "stub"))
+
+
+def test_time_limit_without_solution_exits_4_and_is_not_called_infeasible(mini, tmp_path, monkeypatch):
+    from kamopt.model.solution import Status
+
+    stub_status(monkeypatch, Status.TIME_LIMIT_NO_SOLUTION)
+    r = run("solve", mini, "--out", tmp_path / "p")
+    assert r.exit_code == 4, r.output
+    summary = json.loads((tmp_path / "p" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["status"] == "time_limit_no_solution"
+    assert "infeasible" not in r.output.lower()
+    assert not (tmp_path / "p" / "diagnosis.txt").exists()
+
+
+def test_solver_error_exits_5(mini, tmp_path, monkeypatch):
+    from kamopt.model.solution import Status
+
+    stub_status(monkeypatch, Status.ERROR)
+    r = run("solve", mini, "--out", tmp_path / "p")
+    assert r.exit_code == 5, r.output
+
+
+def test_greedy_that_breaks_a_minimum_exits_6(mini, tmp_path):
+    # greedy has no hiring and fills by score; a minimum of 3 key accounts needs 250 h of 200 h
+    r = run("solve", mini, "--out", tmp_path / "p", "--method", "greedy",
+            "--set", "portfolio.key_accounts.min=3", "--set", "resources.kam_pools.all.fte=0.5")
+    assert r.exit_code == 6, r.output
+    assert "violation" in r.output
+
+
+def test_check_of_a_hand_made_plan_lists_violations_with_amounts(mini, tmp_path):
+    plan = tmp_path / "plan.csv"
+    plan.write_text("account_id,tier\nA1,gold\nA2,gold\nA4,gold\n", encoding="utf-8")
+    r = run("check", mini, plan, "--no-optimum")
+    assert r.exit_code == 6, r.output
+    assert "admissible[A2]" in r.output  # A2 scores 5.4: gold needs 6
+    plan.write_text("account_id,tier\nA1,gold\nA2,silver\nA4,gold\n", encoding="utf-8")
+    r = run("check", mini, plan, "--no-optimum")
+    assert r.exit_code == 6, r.output
+    assert re.search(r"kam_hours\[all\]: uses 250 h of 200 h \(50 h over\)", r.output), r.output
+
+
+def test_check_names_unknown_accounts_and_tiers(mini, tmp_path):
+    plan = tmp_path / "plan.csv"
+    plan.write_text("account_id,tier\nA9,gold\nA1,platinum\n", encoding="utf-8")
+    r = run("check", mini, plan, "--no-optimum")
+    assert r.exit_code == 2
+    assert "plan.csv:2: account_id: no account 'A9'" in r.output
+    assert "plan.csv:3: tier: unknown tier 'platinum'" in r.output
+
+
+def test_unknown_option_is_a_usage_error(mini):
+    assert run("solve", mini, "--frobnicate").exit_code == 2  # click's usage error code
+    assert run("nonsense").exit_code == 2
+
+
+def test_internal_error_is_one_line_not_a_traceback(mini, tmp_path, monkeypatch):
+    from kamopt import api
+
+    def boom(*a, **k):
+        raise RuntimeError("kaput")
+
+    monkeypatch.setattr(api, "solve", boom)
+    r = run("solve", mini, "--out", tmp_path / "p")
+    assert r.exit_code == 70
+    assert "internal error" in r.output and "kaput" in r.output and "Traceback" not in r.output
+
+
+def test_interrupt_leaves_nothing_behind(mini, tmp_path, monkeypatch):
+    from kamopt import api
+
+    def interrupted(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(api, "solve", interrupted)
+    r = run("solve", mini, "--out", tmp_path / "p")
+    assert r.exit_code == 130 and not (tmp_path / "p").exists()
+
+
+# --------------------------------------------------------------------------- outputs
+def test_formula_like_text_is_neutralised(mini, tmp_path):
+    edit(mini.parent / "accounts.csv", "A2,Beta", 'A2,"=HYPERLINK(""http://x"",""y"")"')
+    assert run("solve", mini, "--out", tmp_path / "p").exit_code == 0
+    names = {x["account_id"]: x["name"] for x in rows(tmp_path / "p" / "portfolio.csv")}
+    assert names["A2"].startswith("'=HYPERLINK")
+
+
+def test_same_inputs_give_byte_identical_outputs(mini, tmp_path):
+    for name in ("a", "b"):
+        assert run("solve", mini, "--out", tmp_path / name).exit_code == 0
+    for file in sorted((tmp_path / "a").iterdir()):
+        first, second = file.read_bytes(), (tmp_path / "b" / file.name).read_bytes()
+        if file.name == "summary.json":  # wall-clock seconds are the documented exception
+            first, second = (re.sub(rb'"(solve|build)_seconds": [0-9.e-]+', b"", x) for x in (first, second))
+        assert first == second, file.name
+
+
+def test_schema_is_json_schema(tmp_path):
+    r = run("schema")
+    assert r.exit_code == 0
+    schema = json.loads(r.output)
+    assert {"data", "criteria", "tiers", "resources", "portfolio", "value", "solver"} <= set(schema["properties"])
+    assert run("schema", "--out", tmp_path / "s.json").exit_code == 0
+    assert json.loads((tmp_path / "s.json").read_text(encoding="utf-8")) == schema
+
+
+# --------------------------------------------------------------------------- documentation
+def test_every_command_is_documented_in_the_readme_and_has_help_with_an_example():
+    readme = README.read_text(encoding="utf-8")
+    for name, command in main.commands.items():
+        assert f"kamopt {name}" in readme, f"README does not document `kamopt {name}`"
+        r = run(name, "--help")
+        assert r.exit_code == 0 and "Example" in r.output, name
+
+
+def test_readme_quick_start_has_exactly_two_commands():
+    readme = README.read_text(encoding="utf-8")
+    quick = readme.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    block = quick.split("```sh", 1)[1].split("```", 1)[0]
+    commands = [line.split("#")[0].strip() for line in block.strip().splitlines()]
+    assert commands == ["make demo", "make test"]
+
+
+def test_policy_reference_is_up_to_date():
+    from kamopt.policy.reference import reference
+
+    committed = (Path(__file__).parent.parent / "docs" / "policy.md").read_text(encoding="utf-8")
+    assert committed == reference(), "regenerate: python -m kamopt.policy.reference > docs/policy.md"
