@@ -8,14 +8,29 @@ Prints one JSON line: read and solve seconds, status, objective.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 
 import highspy
 
 
+def quiet_highs() -> highspy.Highs:
+    """HiGHS >= 1.16 prints a banner from its constructor; keep stdout for the JSON line.
+    (Inlined rather than imported from kamopt, so that this process loads HiGHS only.)"""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 1)
+            return highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 def main(path: str, gap: str) -> None:
-    h = highspy.Highs()
+    h = quiet_highs()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("mip_rel_gap", float(gap))
     h.setOptionValue("random_seed", 0)

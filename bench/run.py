@@ -154,9 +154,8 @@ def main() -> None:
     if args.quick:
         sizes, args.screen, args.repeat = [300, 1000], 10_000, 1
 
-    import highspy
-
     import kamopt
+    from kamopt.model.solvers import quiet_highs
 
     with tempfile.TemporaryDirectory() as tmp:
         work = args.work or Path(tmp)
@@ -169,7 +168,7 @@ def main() -> None:
             print(f"solve {n:,}: {row['status']} end-to-end {row['end_to_end_s']:.2f} s, "
                   f"bare {row['bare_process_s']:.2f} s, ratio {row['ratio_end_to_end_vs_bare']:.2f}", flush=True)
             solves.append(row)
-    h = highspy.Highs()
+    h = quiet_highs()
     result = {
         "command": "python bench/run.py" + (" --quick" if args.quick else "")
         + (" --named-kams" if args.named_kams else ""),

@@ -286,10 +286,10 @@ def test_large_model_passes_to_highs_whole():
         current_tier=np.where(rng.random(n) < 0.05, 1, -1), demotion="forbid",
         limits=(Limit("min_key_accounts", "key_accounts", np.ones(n * t), ">=", 100),),
     )
-    import highspy
+    from kamopt.model.solvers import quiet_highs
 
     b = build_model(p)
-    h = highspy.Highs()
+    h = quiet_highs()
     h.setOptionValue("output_flag", False)
     h.passModel(_highs_lp(b.model))
     assert h.getNumCol() == b.model.n_cols and h.getNumRow() == b.model.n_rows

@@ -89,11 +89,13 @@ def test_infeasible_is_proven_by_both_solvers():
 def test_mps_export_solves_to_the_same_objective_in_bare_highs(tmp_path):
     import highspy
 
+    from kamopt.model.solvers import quiet_highs
+
     p = knapsack()
     built = build_model(p)
     path = tmp_path / "model.mps"
     write_mps(built.model, str(path))
-    h = highspy.Highs()
+    h = quiet_highs()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("mip_rel_gap", 0.0)
     h.readModel(str(path))
@@ -110,3 +112,10 @@ def test_unknown_solver_is_a_clear_error():
 
     with pytest.raises(SolverError, match="solver 'gurobi' is not available"):
         optimise(knapsack(3), SolverOptions("gurobi"))  # type: ignore[arg-type]
+
+
+def test_solving_prints_nothing(capfd):
+    """HiGHS >= 1.16 prints a banner when constructed; kamopt's output must stay its own."""
+    optimise(knapsack(5), SolverOptions("highs"))
+    out, err = capfd.readouterr()
+    assert "HiGHS" not in out and "HiGHS" not in err

@@ -10,7 +10,9 @@ not know becomes ``UNKNOWN``; a time limit is never reported as infeasible.
 from __future__ import annotations
 
 import math
+import os
 import re
+import sys
 import time
 import warnings
 from dataclasses import dataclass
@@ -136,10 +138,33 @@ def _highs_lp(model: LinearModel, *, integer: bool = True, names: bool = False):
     return lp
 
 
+def quiet_highs():
+    """A ``highspy.Highs`` that printed nothing: since HiGHS 1.16 the constructor writes its
+    banner straight to file descriptor 1, before ``output_flag`` can be set, which would
+    mix solver chatter into kamopt's output. The descriptor is pointed at /dev/null for
+    the duration of the constructor only."""
+    import highspy
+
+    sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:  # no usable descriptor 1 (embedded interpreters): nothing to hide
+        return highspy.Highs()
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 1)
+            h = highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+    h.setOptionValue("output_flag", False)
+    return h
+
+
 def _new_highs(options: SolverOptions):
     import highspy
 
-    h = highspy.Highs()
+    h = quiet_highs()
     h.setOptionValue("output_flag", bool(options.msg))
     limit = float(options.time_limit) if options.time_limit and math.isfinite(options.time_limit) else highspy.kHighsInf
     h.setOptionValue("time_limit", limit)
