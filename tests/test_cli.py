@@ -322,3 +322,21 @@ def test_policy_reference_is_up_to_date():
 
     committed = (Path(__file__).parent.parent / "docs" / "policy.md").read_text(encoding="utf-8")
     assert committed == reference(), "regenerate: python -m kamopt.policy.reference > docs/policy.md"
+
+
+@pytest.mark.parametrize("named_kams", [False, True])
+def test_check_reads_back_the_hires_of_a_solved_plan(mini, tmp_path, named_kams):
+    # 100 h of KAM time cannot carry three key accounts (250 h): the plan must hire one FTE
+    hiring = ["--set", "portfolio.key_accounts.min=3", "--set", "resources.kam_pools.all.fte=0.5",
+              "--set", "resources.kam_pools.all.hiring={max_fte: 1, cost_per_fte: 1}"]
+    if named_kams:  # one named KAM with 100 h; hired capacity shows as "all (new hire)"
+        (mini.parent / "kams.csv").write_text("kam_id,name,pool,hours,max_accounts\nK1,Ana,all,100,5\n",
+                                              encoding="utf-8")
+        hiring[3:4] = ["data.kams=kams.csv", "--set", "resources.kam_pools.all.fte=null"]
+    r = run("solve", mini, "--out", tmp_path / "p", *hiring)
+    assert r.exit_code == 0, r.output
+    hire = [x for x in rows(tmp_path / "p" / "resources.csv") if x["constraint"] == "hire_limit[all]"]
+    assert hire[0]["hires"] == "1"
+    r = run("check", mini, tmp_path / "p", "--no-optimum", *hiring)
+    assert r.exit_code == 0, r.output
+    assert "all +1" in r.output and "passed" in r.output

@@ -22,7 +22,7 @@ from kamopt.errors import DataError, Diagnostic, did_you_mean, one_of
 from kamopt.greedy import greedy
 from kamopt.model.optimise import optimise
 from kamopt.model.problem import Problem
-from kamopt.model.solution import NEW_HIRE, Assignment, Solution, Status
+from kamopt.model.solution import Assignment, Solution, Status
 from kamopt.model.solvers import SolverOptions
 from kamopt.policy.loader import LoadedPolicy
 from kamopt.screening import ProblemIndex, Screening, build_problem
@@ -230,13 +230,12 @@ def _plain_kam(text: str, problem: Problem) -> str:
 
 
 def _hires_from_resources(path: Path) -> dict[str, int]:
+    """Pool -> FTE hired, from the ``hire_limit[<pool>]`` rows of a plan's resources.csv."""
     out: dict[str, int] = {}
     with open(path, encoding="utf-8", newline="") as fh:
         for row in csv.DictReader(fh):
-            if row.get("family") == "kam_hours" and row.get("hires") not in (None, ""):
-                resource = row.get("resource", "")
-                if resource and not resource.endswith(NEW_HIRE):
-                    out[resource] = int(float(row["hires"]))
+            if row.get("family") == "hire_limit" and row.get("hires") not in (None, ""):
+                out[row.get("resource", "")] = int(float(row["hires"]))
     return out
 
 
