@@ -303,7 +303,7 @@ def test_schema_is_json_schema(tmp_path):
 # --------------------------------------------------------------------------- documentation
 def test_every_command_is_documented_in_the_readme_and_has_help_with_an_example():
     readme = README.read_text(encoding="utf-8")
-    for name, command in main.commands.items():
+    for name in main.commands:
         assert f"kamopt {name}" in readme, f"README does not document `kamopt {name}`"
         r = run(name, "--help")
         assert r.exit_code == 0 and "Example" in r.output, name

@@ -15,7 +15,6 @@ from hypothesis import strategies as st
 from kamopt.errors import ExpressionError
 from kamopt.policy.expr import (
     FUNCTIONS,
-    MAX_DEPTH,
     MAX_LENGTH,
     Expression,
     Node,

@@ -68,7 +68,10 @@ def make_problem(options, *, tiers=("gold", "silver"), pools=(), pool_of=None, s
 
 def count_limit(p: Problem, name, sense, rhs, tiers=None, penalty=None, family="key_accounts") -> Limit:
     """``sum x sense rhs`` over the options at ``tiers`` (all when None)."""
-    sel = np.ones(p.n_options, dtype=bool) if tiers is None else np.isin(p.opt_tier, [p.tier_ids.index(t) for t in tiers])
+    if tiers is None:
+        sel = np.ones(p.n_options, dtype=bool)
+    else:
+        sel = np.isin(p.opt_tier, [p.tier_ids.index(t) for t in tiers])
     return Limit(name, family, sel.astype(float), sense, float(rhs), penalty=penalty)
 
 
@@ -116,7 +119,8 @@ def _limits():
     p = make_problem([("A", "gold", 100, 0, 0), ("A", "silver", 60, 0, 0), ("B", "gold", 90, 0, 0),
                       ("C", "silver", 30, 0, 0)])
     return _with_limits(p, [count_limit(p, "min_key_accounts", ">=", 2),
-                            count_limit(p, "max_tier[gold]", "<=", 1, tiers=["gold"], penalty=25.0, family="tier_count")])
+                            count_limit(p, "max_tier[gold]", "<=", 1, tiers=["gold"], penalty=25.0,
+                                        family="tier_count")])
 
 
 def _with_limits(p, limits):

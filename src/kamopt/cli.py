@@ -235,8 +235,7 @@ def print_plan(plan, title: str) -> None:
 
 
 def plan_exit_code(plan) -> int:
-    from kamopt.errors import (EXIT_INFEASIBLE, EXIT_OK, EXIT_RULES_BROKEN, EXIT_SOLVER_ERROR,
-                               EXIT_TIME_LIMIT)
+    from kamopt.errors import EXIT_INFEASIBLE, EXIT_OK, EXIT_RULES_BROKEN, EXIT_SOLVER_ERROR, EXIT_TIME_LIMIT
     from kamopt.model.solution import Status
 
     if plan.violations or plan.status == Status.RULES_BROKEN:

@@ -140,7 +140,9 @@ def start_vector(built: Built, a: Assignment) -> np.ndarray:
     return x
 
 
-def optimise(problem: Problem, options: SolverOptions = SolverOptions(), *, start: Assignment | None = None) -> Solution:
+def optimise(
+    problem: Problem, options: SolverOptions = SolverOptions(), *, start: Assignment | None = None
+) -> Solution:
     """Solve the problem and return an honest :class:`Solution`."""
     t0 = time.perf_counter()
     built = build_model(problem)

@@ -105,7 +105,8 @@ def _trivial(model: LinearModel, solver: str) -> RawResult:
     if ok:
         return RawResult(Status.OPTIMAL, np.zeros(0), model.constant, model.constant, 0.0, solver)
     bad = [model.row_names[i] for i in np.flatnonzero((model.row_lower > _FEAS_TOL) | (model.row_upper < -_FEAS_TOL))]
-    return RawResult(Status.INFEASIBLE, None, None, None, 0.0, solver, "rows without options cannot hold: " + ", ".join(bad[:10]))
+    message = "rows without options cannot hold: " + ", ".join(bad[:10])
+    return RawResult(Status.INFEASIBLE, None, None, None, 0.0, solver, message)
 
 
 # --------------------------------------------------------------------------- HiGHS
@@ -333,7 +334,9 @@ def _pulp_problem(model: LinearModel):
         variables.append(prob.add_variable(name, lo, hi, cat=cat))
     nz = np.flatnonzero(model.cost)
     prob.setObjective(
-        pulp.LpAffineExpression([(variables[j], float(model.cost[j])) for j in nz.tolist()], constant=float(model.constant))
+        pulp.LpAffineExpression(
+            [(variables[j], float(model.cost[j])) for j in nz.tolist()], constant=float(model.constant)
+        )
     )
     a = model.csr()
     row_names = _unique(model.row_names, _no_space)
@@ -404,7 +407,8 @@ def _run_cbc(model: LinearModel, options: SolverOptions) -> RawResult:
             )
             prob.solve(solver)
         status = map_pulp_status(prob.status, prob.sol_status)
-        message = f"{pulp.LpStatus.get(prob.status, prob.status)} / {pulp.LpSolution.get(prob.sol_status, prob.sol_status)}"
+        status_text = pulp.LpStatus.get(prob.status, prob.status)
+        message = f"{status_text} / {pulp.LpSolution.get(prob.sol_status, prob.sol_status)}"
         x = None
         objective = bound = None
         if status.has_solution:

@@ -87,7 +87,7 @@ def _type_name(annotation: Any) -> str:
         if "_check_syntax" in text or "_check_syntax" in names:
             return "expression"
         return _type_name(base)
-    if origin in (typing.Union, getattr(__import__("types"), "UnionType")):
+    if origin in (typing.Union, __import__("types").UnionType):
         parts = [_type_name(a) for a in args if a is not type(None)]
         return " or ".join(parts) + (" (optional)" if type(None) in args else "")
     if origin is typing.Literal:
@@ -117,7 +117,7 @@ def _model_in(annotation: Any) -> type[BaseModel] | None:
 
 def _segment(annotation: Any) -> str:
     origin = typing.get_origin(annotation)
-    if origin is typing.Annotated or origin in (typing.Union, getattr(__import__("types"), "UnionType")):
+    if origin is typing.Annotated or origin in (typing.Union, __import__("types").UnionType):
         for a in typing.get_args(annotation):
             seg = _segment(a)
             if seg:

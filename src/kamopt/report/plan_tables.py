@@ -22,7 +22,7 @@ def change_of(previous: int, decision: int) -> str:
 
 def portfolio_table(plan: Plan) -> tuple[list[str], list[list[Any]]]:
     """Every account: decision, previous tier, change, score, value, who serves and sponsors it."""
-    s, p = plan.screening, plan.problem
+    s = plan.screening
     a = plan.solution.assignment
     tiers = plan.tier_of_row()
     pos = {int(r): i for i, r in enumerate(plan.index.rows)}
