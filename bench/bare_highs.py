@@ -1,6 +1,6 @@
 """The floor: HiGHS alone on an MPS file, same gap and threads as kamopt.
 
-    python bench/bare_highs.py MODEL.mps GAP
+    python bench/bare_highs.py MODEL.mps GAP TIME_LIMIT
 
 Prints one JSON line: read and solve seconds, status, objective.
 """
@@ -29,11 +29,12 @@ def quiet_highs() -> highspy.Highs:
         os.close(saved)
 
 
-def main(path: str, gap: str) -> None:
+def main(path: str, gap: str, time_limit: str) -> None:
     h = quiet_highs()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("mip_rel_gap", float(gap))
     h.setOptionValue("random_seed", 0)
+    h.setOptionValue("time_limit", float(time_limit))
     t = time.perf_counter()
     h.readModel(path)
     read_s = time.perf_counter() - t
@@ -42,8 +43,9 @@ def main(path: str, gap: str) -> None:
     solve_s = time.perf_counter() - t
     print(json.dumps({"read_s": read_s, "solve_s": solve_s, "total_s": read_s + solve_s,
                       "status": h.modelStatusToString(h.getModelStatus()),
+                      "gap": h.getInfo().mip_gap,
                       "objective": h.getInfo().objective_function_value}))
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    main(sys.argv[1], sys.argv[2], sys.argv[3])
