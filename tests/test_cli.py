@@ -340,3 +340,23 @@ def test_check_reads_back_the_hires_of_a_solved_plan(mini, tmp_path, named_kams)
     r = run("check", mini, tmp_path / "p", "--no-optimum", *hiring)
     assert r.exit_code == 0, r.output
     assert "all +1" in r.output and "passed" in r.output
+
+
+def test_generate_writes_an_instance_that_validates(tmp_path):
+    out = tmp_path / "gen"
+    r = run("generate", "--accounts", "60", "--seed", "3", "--out", out)
+    assert r.exit_code == 0, r.output
+    assert "generated 60 accounts" in r.output
+    assert run("validate", out / "policy.yaml").exit_code == 0
+    first = (out / "accounts.csv").read_bytes()
+    assert run("generate", "--accounts", "60", "--seed", "3", "--out", out).exit_code == 2  # no --force
+    assert run("generate", "--accounts", "60", "--seed", "3", "--out", out, "--force").exit_code == 0
+    assert (out / "accounts.csv").read_bytes() == first
+
+
+def test_sample_copies_the_bundled_policy_and_data(tmp_path):
+    r = run("sample", "--out", tmp_path / "s")
+    assert r.exit_code == 0, r.output
+    assert sorted(p.name for p in (tmp_path / "s").iterdir()) == [
+        "accounts.csv", "kam_fit.csv", "kams.csv", "policy.yaml"]
+    assert run("validate", tmp_path / "s" / "policy.yaml").exit_code == 0

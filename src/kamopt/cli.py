@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import json
-import shutil
 import sys
 from importlib import resources
 from pathlib import Path
@@ -399,14 +398,12 @@ def generate(accounts: int, seed: int, out_dir: Path, named_kams: bool | None, p
       kamopt solve out/gen5k/policy.yaml --out out/gen5k-plan
     """
     from kamopt.generate import generate as _generate
-    from kamopt.report.writers import check_output_dir
 
-    check_output_dir(out_dir, force)
-    if out_dir.exists() and force:
-        shutil.rmtree(out_dir)
-    inst = _generate(accounts, seed, out_dir, named_kams=named_kams, pools=pools, sponsors=sponsors)
-    out.print(escape(f"generated {accounts:,} accounts (seed {seed}) in {out_dir}/"))
-    del inst
+    # written atomically: with --force the old folder is replaced only once the new one is complete
+    inst = _generate(accounts, seed, out_dir, named_kams=named_kams, pools=pools, sponsors=sponsors, force=force)
+    kams = f", {inst.n_kams} named KAMs" if inst.kams is not None else ""
+    out.print(escape(f"generated {inst.n_accounts:,} accounts ({inst.n_incumbents} key accounts today), "
+                     f"{inst.n_pools} KAM pools, {inst.n_sponsors} sponsors{kams} (seed {seed}) in {out_dir}/"))
 
 
 def run() -> None:  # pragma: no cover - console entry point alias
