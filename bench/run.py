@@ -74,12 +74,14 @@ def bench_solve(work: Path, accounts: int, repeat: int, gap: float, named_kams: 
     if not folder.exists():
         generate(accounts, 1, folder, named_kams=named_kams)
     policy = folder / "policy.yaml"
+    # both sides get the same gap (--gap, 0.01 % by default) and time limit (the policy's)
     time_limit = kamopt.load_policy(policy).policy.solver.time_limit
     mps = work / f"model-{accounts}.mps"
     ours, bare = [], []
     runs = 1 if accounts >= 20_000 else repeat  # the largest instance runs once (minutes per run)
     for _ in range(runs):  # interleaved: kamopt, HiGHS, kamopt, HiGHS...
-        wall, info = timed_json([str(HERE / "solve_one.py"), str(policy), str(work / f"plan-{accounts}"), str(mps)])
+        wall, info = timed_json([str(HERE / "solve_one.py"), str(policy), str(work / f"plan-{accounts}"), str(mps),
+                                 str(gap), str(time_limit)])
         info["process_s"] = wall
         ours.append(info)
         wall, info = timed_json([str(HERE / "bare_highs.py"), str(mps), str(gap), str(time_limit)])

@@ -1,9 +1,9 @@
 """One measured solve, in its own process (so peak memory is this run's alone).
 
-    python bench/solve_one.py POLICY OUT_DIR MPS_PATH
+    python bench/solve_one.py POLICY OUT_DIR MPS_PATH GAP TIME_LIMIT
 
 Prints one JSON line: stage times, status, objective, greedy objective, peak RSS. Writes
-the plan to OUT_DIR (as `kamopt solve` does) and the model as MPS to MPS_PATH (untimed,
+the plan to OUT_DIR (as `kamopt solve --gap GAP --time-limit TIME_LIMIT` does) and the model as MPS to MPS_PATH (untimed,
 after the solve) for the bare-solver comparison.
 """
 
@@ -23,10 +23,10 @@ from kamopt.report.plan_tables import write_plan  # noqa: E402
 from kamopt.report.writers import output_folder  # noqa: E402
 
 
-def main(policy: str, out_dir: str, mps_path: str) -> None:
+def main(policy: str, out_dir: str, mps_path: str, gap: str, time_limit: str) -> None:
     t_import = time.perf_counter() - T0
     t = time.perf_counter()
-    plan = kamopt.solve(kamopt.load_policy(policy))
+    plan = kamopt.solve(kamopt.load_policy(policy), gap=float(gap), time_limit=float(time_limit))
     t_pipeline = time.perf_counter() - t
     t = time.perf_counter()
     with output_folder(out_dir, True) as folder:
@@ -58,4 +58,4 @@ def main(policy: str, out_dir: str, mps_path: str) -> None:
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:4])
+    main(*sys.argv[1:6])

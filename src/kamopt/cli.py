@@ -43,6 +43,9 @@ class KamoptGroup(click.Group):
         except KeyboardInterrupt:
             err.print("kamopt: interrupted; no partial results were written")
             ctx.exit(130)
+        except click.UsageError as e:  # exit 1, as documented: 2 means invalid input
+            e.exit_code = 1
+            raise
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except Exception as e:  # a bug: say so plainly, keep the traceback for --debug
