@@ -3,8 +3,8 @@
     python bench/solve_one.py POLICY OUT_DIR MPS_PATH GAP TIME_LIMIT
 
 Prints one JSON line: stage times, status, objective, greedy objective, peak RSS. Writes
-the plan to OUT_DIR (as `kamopt solve --gap GAP --time-limit TIME_LIMIT` does) and the model as MPS to MPS_PATH (untimed,
-after the solve) for the bare-solver comparison.
+the plan to OUT_DIR (as `kamopt solve --gap GAP --time-limit TIME_LIMIT` does) and the
+model as MPS to MPS_PATH (untimed, after the solve) for the bare-solver comparison.
 """
 
 from __future__ import annotations
@@ -23,6 +23,19 @@ from kamopt.report.plan_tables import write_plan  # noqa: E402
 from kamopt.report.writers import output_folder  # noqa: E402
 
 
+def peak_rss_mib() -> float:
+    """This process's peak resident memory. VmHWM, not getrusage's ru_maxrss: the latter
+    survives exec, so a child started by a big parent would report the parent's peak."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def main(policy: str, out_dir: str, mps_path: str, gap: str, time_limit: str) -> None:
     t_import = time.perf_counter() - T0
     t = time.perf_counter()
@@ -33,7 +46,7 @@ def main(policy: str, out_dir: str, mps_path: str, gap: str, time_limit: str) ->
         write_plan(plan, folder)
     t_write = time.perf_counter() - t
     end_to_end = time.perf_counter() - T0
-    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_mib = peak_rss_mib()
     write_mps(build_model(plan.problem).model, mps_path)
     sol = plan.solution
     print(json.dumps({
