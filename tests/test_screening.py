@@ -72,26 +72,27 @@ def test_npv_factors_ramp_and_discount():
     assert annuity == pytest.approx(1 / 1.1 + 1 / 1.1**2 + 1 / 1.1**3)
 
 
-def test_expression_errors_name_the_policy_key_and_the_rows(tmp_path):
-    text = MINI.read_text(encoding="utf-8").replace("uplift: revenue * 0.1", "uplift: revenue / (fit - 9)")
-    (tmp_path / "policy.yaml").write_text(text, encoding="utf-8")
+def screening_error(tmp_path, old: str, new: str):
+    """The single diagnostic of screening the mini policy with ``old`` replaced by ``new``."""
+    text = MINI.read_text(encoding="utf-8")
+    assert old in text
+    (tmp_path / "policy.yaml").write_text(text.replace(old, new), encoding="utf-8")
     (tmp_path / "accounts.csv").write_bytes((MINI.parent / "accounts.csv").read_bytes())
     loaded = kamopt.load_policy(tmp_path / "policy.yaml")
     with pytest.raises(KamoptError) as err:
         screen(loaded, load_data(loaded))
     (d,) = err.value.diagnostics
+    return d
+
+
+def test_expression_errors_name_the_policy_key_and_the_rows(tmp_path):
+    d = screening_error(tmp_path, "uplift: revenue * 0.1", "uplift: revenue / (fit - 9)")
     assert d.field == "tiers.gold.uplift" and d.line is not None
     assert "division by zero" in d.message and "A1 (line 2 of accounts.csv)" in d.message
 
 
 def test_unknown_field_lists_the_fields(tmp_path):
-    text = MINI.read_text(encoding="utf-8").replace("is_competitor == 'no'", "is_competitr == 'no'")
-    (tmp_path / "policy.yaml").write_text(text, encoding="utf-8")
-    (tmp_path / "accounts.csv").write_bytes((MINI.parent / "accounts.csv").read_bytes())
-    loaded = kamopt.load_policy(tmp_path / "policy.yaml")
-    with pytest.raises(KamoptError) as err:
-        screen(loaded, load_data(loaded))
-    (d,) = err.value.diagnostics
+    d = screening_error(tmp_path, "is_competitor == 'no'", "is_competitr == 'no'")
     assert d.field == "eligibility.not_competitor" and "unknown field 'is_competitr'" in d.message
     assert d.hint and "is_competitor" in d.hint
 

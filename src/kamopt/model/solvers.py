@@ -228,22 +228,13 @@ def _run_highs(model: LinearModel, options: SolverOptions, start: np.ndarray | N
             sol = highspy.HighsSolution()
             sol.col_value = np.asarray(start, dtype=float).tolist()
             h.setSolution(sol)
-        h.run()
-        ms = h.getModelStatus()
-        info = h.getInfo()
-        has_sol = int(info.primal_solution_status) == int(highspy.SolutionStatus.kSolutionStatusFeasible)
-        status = map_highs_status(ms, has_sol)
-        message = h.modelStatusToString(ms)
+        status, has_sol, message = _run_and_read(h)
         if status is None:  # unbounded or infeasible: ask again without presolve
             h.setOptionValue("presolve", "off")
-            h.run()
-            ms = h.getModelStatus()
-            info = h.getInfo()
-            has_sol = int(info.primal_solution_status) == int(highspy.SolutionStatus.kSolutionStatusFeasible)
-            status = map_highs_status(ms, has_sol)
-            message = h.modelStatusToString(ms)
+            status, has_sol, message = _run_and_read(h)
             if status is None:  # every column is bounded, so this means infeasible
                 status = Status.INFEASIBLE
+        info = h.getInfo()
         x = np.asarray(h.getSolution().col_value, dtype=float) if has_sol and status.has_solution else None
         objective = model.objective_value(x) if x is not None else None
         bound = None
@@ -256,6 +247,17 @@ def _run_highs(model: LinearModel, options: SolverOptions, start: np.ndarray | N
         return RawResult(status, x, objective, bound, time.perf_counter() - t0, "highs", message)
     except Exception as exc:  # the solver failed: report, never call it infeasible
         return RawResult(Status.ERROR, None, None, None, time.perf_counter() - t0, "highs", f"HiGHS failed: {exc}")
+
+
+def _run_and_read(h) -> tuple[Status | None, bool, str]:
+    """Run HiGHS; (kamopt status or None when it must be asked again, has a solution, its words)."""
+    import highspy
+
+    h.run()
+    ms = h.getModelStatus()
+    feasible = int(highspy.SolutionStatus.kSolutionStatusFeasible)
+    has_sol = int(h.getInfo().primal_solution_status) == feasible
+    return map_highs_status(ms, has_sol), has_sol, h.modelStatusToString(ms)
 
 
 def solve_lp_relaxation(model: LinearModel) -> tuple[np.ndarray | None, np.ndarray | None]:
