@@ -142,13 +142,12 @@ def screen(policy: Path, out_dir: Path, overrides: tuple[str, ...], force: bool)
       kamopt screen policies/default.yaml --out out/screen
     """
     from kamopt import api
-    from kamopt.report.screening_tables import screening_summary, write_screening
-    from kamopt.report.writers import check_output_dir, output_folder
+    from kamopt.report.screening_tables import screening_summary
+    from kamopt.report.writers import check_output_dir
 
-    check_output_dir(out_dir, force)
+    check_output_dir(out_dir, force)  # fail before the work, not after it
     s = api.screen(api.load_policy(policy, overrides))
-    with output_folder(out_dir, force) as folder:
-        write_screening(s, folder)
+    api.write_screening(s, out_dir, force=force)
     summary = screening_summary(s)
     table = RichTable(title=escape(f"Screening — {s.loaded.policy.name}"), title_justify="left")
     table.add_column("")
@@ -277,16 +276,14 @@ def solve(policy: Path, out_dir: Path, overrides: tuple[str, ...], solver: str |
       kamopt solve policies/default.yaml --out out/plan --force --set portfolio.key_accounts.max=40
     """
     from kamopt import api
-    from kamopt.report.plan_tables import write_plan
-    from kamopt.report.writers import check_output_dir, output_folder
+    from kamopt.report.writers import check_output_dir
 
-    check_output_dir(out_dir, force)
+    check_output_dir(out_dir, force)  # fail before the work, not after it
     loaded = api.load_policy(policy, overrides)
     for line in loaded.overrides:
         out.print(f"override {line}", markup=False)
     plan = api.solve(loaded, method=method, solver=solver, time_limit=time_limit, gap=gap, threads=threads)
-    with output_folder(out_dir, force) as folder:
-        write_plan(plan, folder)
+    api.write_plan(plan, out_dir, force=force)
     print_plan(plan, f"Plan — {loaded.policy.name}")
     out.print(escape(f"written to {out_dir}/"))
     sys.exit(plan_exit_code(plan))

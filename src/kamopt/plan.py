@@ -110,8 +110,13 @@ def solve(
 ) -> Plan:
     """Screen, optimise (or run greedy), verify, compare with greedy, diagnose."""
     screening = _screen(loaded, data if data is not None else load_data(loaded))
-    problem, index = build_problem(screening)
     options = solver_options(loaded, solver=solver, time_limit=time_limit, gap=gap, threads=threads)
+    return _solve_screened(screening, *build_problem(screening), options, method)
+
+
+def _solve_screened(screening: Screening, problem: Problem, index: ProblemIndex, options: SolverOptions,
+                    method: Method = "optimal") -> Plan:
+    """:func:`solve` from an existing screening and its problem (``check`` reuses its own)."""
     baseline = greedy(problem)
     baseline_check = verify(problem, baseline)
     if method == "greedy":
@@ -122,7 +127,10 @@ def solve(
         )
     else:
         solution = optimise(problem, options, start=baseline if baseline_check.ok else None)
-    report = verify(problem, solution.assignment) if solution.assignment is not None else None
+    if method == "greedy":
+        report = baseline_check  # the plan is the baseline: it was just verified
+    else:
+        report = verify(problem, solution.assignment) if solution.assignment is not None else None
     diagnosis: list[str] = []
     if solution.status == Status.INFEASIBLE:
         from kamopt.model.diagnose import diagnose
@@ -261,7 +269,7 @@ def check(
         options=solver_options(loaded), check=report, greedy=baseline,
         greedy_check=verify(problem, baseline), extra_violations=extra,
     )
-    optimum = solve(loaded, screening.data) if with_optimum else None
+    optimum = _solve_screened(screening, problem, index, plan.options) if with_optimum else None
     return plan, optimum
 
 
