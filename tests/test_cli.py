@@ -134,6 +134,8 @@ def test_non_numeric_cell_names_file_line_and_column(mini):
     assert r.exit_code == 2
     assert "accounts.csv" in r.output and "line 3" in r.output and "revenue" in r.output
     assert "lots" in r.output
+    # revenue feeds a criterion and two tiers' uplift: the bad cell is still reported once
+    assert r.output.count("accounts.csv:3: revenue") == 1, r.output
 
 
 def test_duplicate_ids_are_an_error(mini):

@@ -355,8 +355,9 @@ def _group_keys(values: np.ndarray) -> np.ndarray:
 
 
 def _combined(errors: list[Diagnostic]) -> KamoptError:
-    """One error with every diagnostic (kind: policy if any is located in the policy)."""
-    return DataError(errors)
+    """One error with every distinct diagnostic, in order: a bad cell is met by every
+    expression that reads its column, and must be reported once."""
+    return DataError(list(dict.fromkeys(errors)))
 
 
 def _current_tiers(loaded: LoadedPolicy, data: AccountData, tier_ids) -> np.ndarray:
