@@ -56,6 +56,18 @@ class KamoptGroup(click.Group):
             ctx.exit(70)
 
 
+def print_changes(loaded, adjustments: tuple[str, ...] = ()) -> None:
+    """Say which scenario is running and every change it and ``--set`` made to the policy."""
+    if loaded.scenario is not None:
+        sc = loaded.scenario
+        about = f": {sc.description}" if sc.description else ""
+        out.print(f"scenario {sc.name} ({sc.path}, based on {sc.base}){about}", markup=False)
+    for line in loaded.overrides:
+        out.print(f"  change {line}", markup=False)
+    for line in adjustments:
+        out.print(f"  change {line}", markup=False)
+
+
 def common(fn: Callable) -> Callable:
     """Options every command takes."""
 
@@ -121,8 +133,7 @@ def validate(policy: Path, overrides: tuple[str, ...]) -> None:
         f"{len(p.tiers)} tiers, {len(p.resources.kam_pools)} KAM pools, "
         f"{len(p.resources.sponsors)} sponsors; {summary['candidates']} candidates"
     )
-    for line in loaded.overrides:
-        out.print(f"  override {line}", markup=False)
+    print_changes(loaded, s.data.adjustments)
 
 
 @main.command(context_settings=CONTEXT)
@@ -147,6 +158,7 @@ def screen(policy: Path, out_dir: Path, overrides: tuple[str, ...], force: bool)
 
     check_output_dir(out_dir, force)  # fail before the work, not after it
     s = api.screen(api.load_policy(policy, overrides))
+    print_changes(s.loaded, s.data.adjustments)
     api.write_screening(s, out_dir, force=force)
     summary = screening_summary(s)
     table = RichTable(title=escape(f"Screening — {s.loaded.policy.name}"), title_justify="left")
@@ -280,11 +292,10 @@ def solve(policy: Path, out_dir: Path, overrides: tuple[str, ...], solver: str |
 
     check_output_dir(out_dir, force)  # fail before the work, not after it
     loaded = api.load_policy(policy, overrides)
-    for line in loaded.overrides:
-        out.print(f"override {line}", markup=False)
     plan = api.solve(loaded, method=method, solver=solver, time_limit=time_limit, gap=gap, threads=threads)
+    print_changes(loaded, plan.screening.data.adjustments)
     api.write_plan(plan, out_dir, force=force)
-    print_plan(plan, f"Plan — {loaded.policy.name}")
+    print_plan(plan, f"Plan — {loaded.name}")
     out.print(escape(f"written to {out_dir}/"))
     sys.exit(plan_exit_code(plan))
 
@@ -324,6 +335,7 @@ def check(policy: Path, plan: Path, overrides: tuple[str, ...], hires: tuple[str
         hire_counts[pool] = int(count)
     loaded = api.load_policy(policy, overrides)
     checked, best = api.check(loaded, plan, hires=hire_counts or None, with_optimum=optimum)
+    print_changes(loaded, checked.screening.data.adjustments)
     print_plan(checked, f"Check of {plan} — {loaded.policy.name}")
     if best is not None and best.solution.objective is not None:
         diff = (checked.solution.objective or 0) - best.solution.objective

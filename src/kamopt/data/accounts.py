@@ -71,6 +71,10 @@ class Fields:
             self._cache[name] = values
         return self._cache[name]
 
+    def replace(self, name: str, values: np.ndarray) -> None:
+        """Use ``values`` for the field from now on (a what-if adjustment)."""
+        self._cache[name] = values
+
     def columns(self, names) -> dict[str, np.ndarray]:
         return {n: self.array(n) for n in names}
 
@@ -90,6 +94,8 @@ class AccountData:
     sha256: str = ""
     """Fingerprint of every data file read, in order."""
     files: tuple[str, ...] = ()
+    adjustments: tuple[str, ...] = ()
+    """The policy's ``data.adjust`` changes as applied, with the number of accounts each changed."""
 
     def label(self, row: int) -> str:
         """``A-0042 (line 44 of accounts.csv)``: an account as users should see it."""
@@ -136,8 +142,60 @@ def load_data(loaded: LoadedPolicy) -> AccountData:
     fit = read("kam_fit", spec.kam_fit) if spec.kam_fit else None
     return AccountData(
         accounts=fields, ids=ids, names=names, kams=kams, kam_fit=fit,
-        sha256=digest.hexdigest(), files=tuple(files),
+        sha256=digest.hexdigest(), files=tuple(files), adjustments=adjust_fields(loaded, fields),
     )
+
+
+def adjust_fields(loaded: LoadedPolicy, fields: Fields) -> tuple[str, ...]:
+    """Apply ``data.adjust`` in order to the fields (what-if data changes); returns the log.
+
+    Each change replaces the field's values for every later use (expressions, scores,
+    outputs), so a later ``where`` sees the earlier changes. The files are not touched.
+    """
+    from kamopt.errors import ExpressionError
+    from kamopt.policy.expr import caret, compile_expression
+
+    log = []
+    n = len(fields)
+    for i, adj in enumerate(loaded.policy.data.adjust):
+        path = ("data", "adjust", i)
+        if adj.field not in fields.column_of:
+            raise PolicyError(loaded.error(
+                path + ("field",), f"no field '{adj.field}' in the account table",
+                expected=one_of(fields.column_of), hint=did_you_mean(adj.field, fields.column_of),
+            ))
+        kind = fields.kinds[adj.field]
+        if kind == "text" and adj.set is None:
+            raise PolicyError(loaded.error(
+                path + ("field",), f"'{adj.field}' is a text field: it can be set, not scaled or added to",
+                expected="set: <text>", found="scale" if adj.scale is not None else "add",
+            ))
+        if kind == "number" and isinstance(adj.set, str):
+            raise PolicyError(loaded.error(path + ("set",), f"'{adj.field}' is a number field",
+                                           expected="a number", found=f"text '{adj.set}'"))
+        try:
+            where = compile_expression(adj.where, fields.kinds, "bool")
+            mask = where.evaluate(fields.columns(sorted(where.names)), n)
+        except ExpressionError as err:
+            d = err.diagnostics[0]
+            message = d.message
+            if d.column is not None:
+                message += "\n    " + caret(adj.where, d.column).replace("\n", "\n    ")
+            raise PolicyError(loaded.error(path + ("where",), message, expected=d.expected, found=d.found)) from None
+        values = fields.array(adj.field).copy()
+        if adj.scale is not None:
+            values[mask] = values[mask] * adj.scale
+        elif adj.add is not None:
+            values[mask] = values[mask] + adj.add
+        elif kind == "number":
+            values[mask] = float(adj.set)
+        else:
+            values = np.where(mask, str(adj.set), values)
+        fields.replace(adj.field, values)
+        count = int(mask.sum())
+        reason = f": {adj.reason}" if adj.reason else ""
+        log.append(f"data.adjust[{i}]: {adj.describe()} ({count} account{'s' * (count != 1)}){reason}")
+    return tuple(log)
 
 
 def map_fields(loaded: LoadedPolicy, table: Table) -> Fields:

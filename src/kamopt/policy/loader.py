@@ -18,18 +18,17 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from kamopt.errors import Diagnostic, PolicyError, did_you_mean, one_of, short
+from kamopt.policy.paths import Path_, Position, child_model, dotted, set_value
+from kamopt.policy.scenario import ScenarioInfo, base_path, is_scenario, overlay
 from kamopt.policy.schema import Policy, reference_problems
 
 MAX_POLICY_BYTES = 5_000_000
 """Largest policy file read (policies are hand-written; a bigger file is a mistake)."""
 MAX_NODES = 100_000
 """Most YAML values after alias expansion."""
-
-Path_ = tuple[str | int, ...]
-Position = tuple[str, int | None, int | None]  # (file or '--set ...', line, column), 1-based
 
 _PLAIN_TAGS = {
     "tag:yaml.org,2002:str",
@@ -54,7 +53,14 @@ class LoadedPolicy:
     """Fingerprint of the policy text and every applied override."""
     positions: dict[Path_, Position] = field(default_factory=dict, repr=False)
     overrides: tuple[str, ...] = ()
-    """Applied overrides, as ``path: old -> new``."""
+    """Applied changes, as ``path: old -> new``: a scenario's first, then ``--set``'s."""
+    scenario: ScenarioInfo | None = None
+    """Set when the file loaded is a scenario laid over a base policy."""
+
+    @property
+    def name(self) -> str:
+        """The scenario's name, or the policy's."""
+        return self.scenario.name if self.scenario else self.policy.name
 
     def where(self, path: Path_) -> Position:
         """Best known position of a key path (its longest known prefix)."""
@@ -64,7 +70,7 @@ class LoadedPolicy:
         """A diagnostic located at a key path of this policy."""
         file, line, column = self.where(path)
         return Diagnostic(
-            message, file=file, line=line, column=column, field=_dotted(path), **details
+            message, file=file, line=line, column=column, field=dotted(path), **details
         )
 
     def resolve(self, relative: str) -> Path:
@@ -74,13 +80,51 @@ class LoadedPolicy:
 
 
 def load_policy(path: str | Path, overrides: Sequence[str] = ()) -> LoadedPolicy:
-    """Read, parse and validate a policy file.
+    """Read, parse and validate a policy file, or a scenario file laid over its base.
 
     ``overrides`` are ``key.path=value`` strings (values parsed as YAML scalars or flow
-    collections, e.g. ``solver.time_limit=10`` or ``portfolio.must_include=[A-1, A-2]``).
+    collections, e.g. ``solver.time_limit=10`` or ``portfolio.must_include=[A-1, A-2]``);
+    they apply last: base policy < scenario < overrides.
     Raises :class:`PolicyError` listing every problem found, each located.
     """
     path = Path(path)
+    layers = _load_layers(path, ())
+    data, positions = layers.data, layers.positions
+    applied = list(layers.changes)
+    for spec in overrides:
+        applied.append(apply_override(data, positions, spec))
+    policy = validate(data, positions, str(layers.root))
+    digest = hashlib.sha256(layers.texts[0].encode("utf-8"))
+    for text in layers.texts[1:]:
+        digest.update(b"\0scenario\0" + text.encode("utf-8"))
+    for spec in overrides:
+        digest.update(b"\0" + spec.encode("utf-8"))
+    return LoadedPolicy(
+        policy=policy,
+        path=path,
+        base_dir=layers.root.resolve().parent,
+        sha256=digest.hexdigest(),
+        positions=positions,
+        overrides=tuple(applied),
+        scenario=layers.scenario,
+    )
+
+
+@dataclass
+class _Layers:
+    """A policy file and the scenarios laid over it, merged into plain data."""
+
+    data: dict
+    positions: dict[Path_, Position]
+    texts: list[str]
+    """Every file's text, the root policy first."""
+    changes: list[str]
+    scenario: ScenarioInfo | None
+    root: Path
+    """The plain policy file at the bottom of the chain."""
+
+
+def _load_layers(path: Path, chain: tuple[Path, ...]) -> _Layers:
     text = _read(path)
     data, positions = parse_yaml(text, str(path))
     if not isinstance(data, dict):
@@ -91,21 +135,22 @@ def load_policy(path: str | Path, overrides: Sequence[str] = ()) -> LoadedPolicy
                 expected="a mapping", found=_kind(data),
             )
         )
-    applied = []
-    for spec in overrides:
-        applied.append(apply_override(data, positions, spec))
-    policy = validate(data, positions, str(path))
-    digest = hashlib.sha256(text.encode("utf-8"))
-    for spec in overrides:
-        digest.update(b"\0" + spec.encode("utf-8"))
-    return LoadedPolicy(
-        policy=policy,
-        path=path,
-        base_dir=path.resolve().parent,
-        sha256=digest.hexdigest(),
-        positions=positions,
-        overrides=tuple(applied),
+    if not is_scenario(data):
+        return _Layers(data, positions, [text], [], None, path)
+    base = base_path(data, positions, path)
+    chain = chain + (path.resolve(),)
+    if base.resolve() in chain:
+        loop = " -> ".join(str(p.name) for p in chain + (base.resolve(),))
+        file, line, column = positions.get(("base",), (str(path), None, None))
+        raise PolicyError(Diagnostic(f"the scenario's base leads back to itself ({loop})",
+                                     file=file, line=line, column=column, field="base"))
+    below = _load_layers(base, chain)
+    changes = overlay(below.data, below.positions, data, positions, str(path))
+    info = ScenarioInfo(
+        name=str(data.get("scenario") or path.stem), description=str(data.get("description") or ""),
+        path=path, base=below.root,
     )
+    return _Layers(below.data, below.positions, below.texts + [text], below.changes + changes, info, below.root)
 
 
 # --------------------------------------------------------------------------- reading
@@ -213,7 +258,7 @@ def _convert(node, path: Path_, positions, file: str, budget: list[int], depth: 
                 raise _node_error(
                     key_node, file,
                     f"duplicate key '{key}' (first at line {key_lines[key]})",
-                    field=_dotted(path + (key,)),
+                    field=dotted(path + (key,)),
                 )
             key_lines[key] = key_node.start_mark.line + 1
             child = path + (key,)
@@ -265,102 +310,20 @@ def _node_error(node, file: str, message: str, **details: Any) -> PolicyError:
 
 def apply_override(data: dict, positions: dict[Path_, Position], spec: str) -> str:
     """Apply one ``key.path=value`` override in place; returns ``path: old -> new``."""
-    origin = f"--set {spec}"
+    origin: Position = (f"--set {spec}", None, None)
     if "=" not in spec:
         raise PolicyError(
-            Diagnostic("an override must look like key.path=value", file=origin, found=short(spec))
+            Diagnostic("an override must look like key.path=value", file=origin[0], found=short(spec))
         )
     key, _, raw = spec.partition("=")
-    parts = [p for p in key.strip().split(".")]
+    parts = key.strip().split(".")
     if not key.strip() or any(not p for p in parts):
-        raise PolicyError(Diagnostic("empty key in override", file=origin, found=short(key)))
+        raise PolicyError(Diagnostic("empty key in override", file=origin[0], found=short(key)))
     try:
         value = yaml.safe_load(raw) if raw.strip() else ""
     except yaml.YAMLError as err:
-        raise PolicyError(Diagnostic(f"invalid value: {err}", file=origin)) from None
-    path: list[str | int] = []
-    node: Any = data
-    model: Any = Policy
-    for i, part in enumerate(parts):
-        last = i == len(parts) - 1
-        step: str | int = part
-        if isinstance(node, list):
-            if not part.isdigit() or int(part) >= len(node):
-                raise PolicyError(
-                    Diagnostic(
-                        f"no item {part} in {_dotted(tuple(path)) or 'the policy'}",
-                        file=origin, expected=f"an index below {len(node)}",
-                    )
-                )
-            step = int(part)
-        elif isinstance(node, dict):
-            if isinstance(model, type) and part not in model.model_fields:
-                raise PolicyError(
-                    Diagnostic(
-                        f"unknown key '{part}' under {_dotted(tuple(path)) or 'the policy'}",
-                        file=origin, hint=did_you_mean(part, model.model_fields),
-                        expected=one_of(model.model_fields),
-                    )
-                )
-            if isinstance(model, _Keyed) and part not in node:
-                raise PolicyError(
-                    Diagnostic(
-                        f"no '{part}' under {_dotted(tuple(path))}",
-                        file=origin, hint=did_you_mean(part, node), expected=one_of(node),
-                    )
-                )
-        else:
-            raise PolicyError(
-                Diagnostic(f"{_dotted(tuple(path))} is a single value, it has no '{part}'", file=origin)
-            )
-        path.append(step)
-        if last:
-            old = node[step] if (isinstance(node, list) or step in node) else None
-            node[step] = value
-            _forget(positions, tuple(path))
-            positions[tuple(path)] = (origin, None, None)
-            return f"{_dotted(tuple(path))}: {_show(old)} -> {_show(value)}"
-        if isinstance(node, dict) and step not in node:
-            node[step] = {}
-        node = node[step]
-        model = _child_model(model, step)
-    raise AssertionError("unreachable")
-
-
-def _forget(positions: dict[Path_, Position], prefix: Path_) -> None:
-    for p in [p for p in positions if p[: len(prefix)] == prefix]:
-        del positions[p]
-
-
-class _Keyed:
-    """A dict of models keyed by id (``tiers``) or a list of models: the next path step is
-    a key or index, after which ``model`` applies."""
-
-    def __init__(self, model: type[BaseModel]):
-        self.model = model
-
-
-def _child_model(model: Any, step: str | int) -> Any:
-    """What the schema expects one step down a key path: a model, a _Keyed, or None (free)."""
-    if model is None:
-        return None
-    if isinstance(model, _Keyed):
-        return model.model
-    info = model.model_fields.get(step) if isinstance(step, str) else None
-    return _model_of(info.annotation) if info is not None else None
-
-
-def _model_of(annotation: Any) -> Any:
-    """The model inside an annotation: ``X``, ``X | None``, ``dict[str, X]``, ``list[X]``."""
-    import typing
-
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in typing.get_args(annotation):
-        found = _model_of(arg)
-        if found is not None:
-            return _Keyed(found) if typing.get_origin(annotation) in (dict, list) else found
-    return None
+        raise PolicyError(Diagnostic(f"invalid value: {err}", file=origin[0])) from None
+    return set_value(data, positions, parts, value, origin)
 
 
 # --------------------------------------------------------------------------- validation
@@ -378,7 +341,7 @@ def validate(data: dict, positions: dict[Path_, Position], file: str) -> Policy:
             [
                 Diagnostic(
                     message, file=(pos := _lookup(positions, path, file))[0],
-                    line=pos[1], column=pos[2], field=_dotted(path),
+                    line=pos[1], column=pos[2], field=dotted(path),
                 )
                 for path, message in problems
             ]
@@ -404,7 +367,7 @@ def _diagnostics(err: ValidationError, data: Any, positions, file: str) -> list[
             message = f"required key '{path[-1]}' is missing"
             path_for_pos = path[:-1]
             pos = _lookup(positions, path_for_pos, file)
-            d = Diagnostic(message, file=pos[0], line=pos[1], column=pos[2], field=_dotted(path))
+            d = Diagnostic(message, file=pos[0], line=pos[1], column=pos[2], field=dotted(path))
             if (path, message) not in seen:
                 seen.add((path, message))
                 out.append(d)
@@ -428,7 +391,7 @@ def _diagnostics(err: ValidationError, data: Any, positions, file: str) -> list[
         seen.add((path, message))
         pos = _lookup(positions, path, file)
         out.append(
-            Diagnostic(message, file=pos[0], line=pos[1], column=pos[2], field=_dotted(path), **details)
+            Diagnostic(message, file=pos[0], line=pos[1], column=pos[2], field=dotted(path), **details)
         )
     return out
 
@@ -468,7 +431,7 @@ def _is_tag(part: str) -> bool:
 def _allowed_keys(path: Path_) -> list[str]:
     model: Any = Policy
     for step in path:
-        model = _child_model(model, step)
+        model = child_model(model, step)
         if model is None:
             return []
     return list(model.model_fields) if isinstance(model, type) else []
@@ -479,10 +442,6 @@ def _lookup(positions: dict[Path_, Position], path: Path_, file: str) -> Positio
         if path[:n] in positions:
             return positions[path[:n]]
     return (file, None, None)
-
-
-def _dotted(path: Path_) -> str:
-    return ".".join(str(p) for p in path)
 
 
 def _kind(value: Any) -> str:
@@ -508,6 +467,3 @@ def _kind_node(node) -> str:
 def _found(value: Any) -> str:
     return _kind(value)
 
-
-def _show(value: Any) -> str:
-    return "(unset)" if value is None else short(value) if isinstance(value, str) else repr(value)

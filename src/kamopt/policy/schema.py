@@ -94,6 +94,41 @@ Share = Annotated[float, Field(ge=0, le=1)]
 # --------------------------------------------------------------------------- data
 
 
+class DataAdjustment(Strict):
+    """One what-if change to a field of the account table: scale it, add to it, or set it,
+    on the accounts where a condition holds. Exactly one of ``scale``, ``add``, ``set``."""
+
+    field: Identifier
+    """The field to change (a mapped field or a normalised column name)."""
+    where: Expr = "true"
+    """Which accounts change (true/false expression over the data as read, after the
+    adjustments before this one). Default: every account."""
+    scale: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
+    """Multiply the field by this factor (number fields)."""
+    add: Annotated[float, Field(allow_inf_nan=False)] | None = None
+    """Add this amount to the field (number fields)."""
+    set: float | str | None = None
+    """Replace the field's value (a number for number fields, text for text fields)."""
+    reason: str | None = None
+    """Why: shown in the run's log and summary."""
+
+    @model_validator(mode="after")
+    def _one_change(self) -> "DataAdjustment":
+        given = [k for k in ("scale", "add", "set") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(f"give exactly one of scale, add, set (found {', '.join(given) or 'none'})")
+        if isinstance(self.set, float) and not math.isfinite(self.set):
+            raise ValueError("set must be a finite number")
+        return self
+
+    def describe(self) -> str:
+        """``expansion_potential x 1.2 where segment == 'SMB'``: the change in words."""
+        change = (f"x {self.scale:g}" if self.scale is not None
+                  else f"+ {self.add:g}" if self.add is not None else f"= {self.set!r}")
+        where = "" if self.where.strip() == "true" else f" where {self.where}"
+        return f"{self.field} {change}{where}"
+
+
 class DataSpec(Strict):
     """Where the data lives and how to read it. Paths are relative to the policy file."""
 
@@ -124,6 +159,11 @@ class DataSpec(Strict):
     defaults: dict[Identifier, float | str] = {}
     """Value used for blank cells of a field, e.g. ``{growth_rate: 0}``. Default: none
     (a blank cell where a number is needed is an error naming the row)."""
+
+    adjust: list[DataAdjustment] = []
+    """What-if changes to the account data, applied in order after reading it, e.g.
+    ``{field: expansion_potential, where: "segment == 'SMB'", scale: 1.2}``. Scenario
+    files add to this list with their ``adjust:`` section. Default: none."""
 
     @model_validator(mode="after")
     def _fit_needs_kams(self) -> "DataSpec":
