@@ -1,4 +1,5 @@
-"""A plan as files: portfolio.csv, resources.csv, excluded.csv, violations.csv, summary.json."""
+"""A plan as files: portfolio.csv, resources.csv, excluded.csv, violations.csv, summary.json,
+and the resourcing files hiring.csv, sponsorship.csv, support.csv with the workbook plan.xlsx."""
 
 from __future__ import annotations
 
@@ -143,7 +144,12 @@ def summary(plan: Plan) -> dict[str, Any]:
         "violations": [v.message for v in plan.violations],
         "soft_violations": dict(sorted(sol.violations.items())),
         "diagnosis": plan.diagnosis,
+        "scenario": None if loaded.scenario is None else {
+            "name": loaded.scenario.name, "description": loaded.scenario.description,
+            "file": str(loaded.scenario.path), "base": str(loaded.scenario.base),
+        },
         "overrides": list(loaded.overrides),
+        "data_adjustments": list(s.data.adjustments),
         "solver_message": sol.message,
         **plan_fingerprints(plan),
     }
@@ -156,6 +162,13 @@ def write_plan(plan: Plan, folder: OutputFolder) -> None:
         folder.csv("portfolio.csv", *portfolio_table(plan))
         folder.csv("resources.csv", *resources_table(plan))
         folder.csv("violations.csv", *violations_table(plan))
+        from kamopt.report import resourcing_tables as rt
+        from kamopt.report.xlsx import plan_sheets, workbook_bytes  # here: xlsx builds on this module
+
+        folder.csv("hiring.csv", *rt.hiring_table(plan))
+        folder.csv("sponsorship.csv", *rt.sponsorship_table(plan))
+        folder.csv("support.csv", *rt.support_table(plan))
+        folder.binary("plan.xlsx", workbook_bytes(plan_sheets(plan)))
     folder.csv("excluded.csv", *excluded_table(plan.screening))
     folder.json("summary.json", summary(plan))
     if plan.diagnosis:
