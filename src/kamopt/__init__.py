@@ -15,6 +15,8 @@ __version__ = "0.1.0"
 from kamopt.api import (  # noqa: E402  (the version must exist before submodules import it)
     as_policy,
     check,
+    compare,
+    frontier,
     load_data,
     load_policy,
     screen,
@@ -29,6 +31,8 @@ __all__ = [
     "__version__",
     "as_policy",
     "check",
+    "compare",
+    "frontier",
     "load_data",
     "load_policy",
     "screen",

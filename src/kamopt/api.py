@@ -95,5 +95,37 @@ def write_screening(screening: Screening, out: str | Path, *, force: bool = Fals
     return Path(out)
 
 
-__all__ = ["AccountData", "LoadedPolicy", "Screening", "as_policy", "check", "load_data",
+
+
+def compare(policy: str | Path, scenarios: Sequence[str | Path], out: str | Path, *,
+            overrides: Sequence[str] = (), solver: dict | None = None, workers: int | None = None,
+            force: bool = False, on_event=None):
+    """Solve the base policy and each scenario file in parallel; write and return the comparison.
+
+    Returns a :class:`kamopt.compare.Comparison` (``.outcomes`` per run, base first;
+    ``.interrupted`` when Ctrl-C stopped it). ``solver`` holds solver settings
+    (``{"time_limit": 30}``); ``workers`` defaults to one per core.
+    """
+    from kamopt.compare import compare as _compare
+
+    return _compare(policy, scenarios, out, overrides=overrides, solver=solver, workers=workers,
+                    force=force, on_event=on_event)
+
+
+def frontier(policy: str | Path, path: str, values: Sequence[float], out: str | Path, *,
+             overrides: Sequence[str] = (), solver: dict | None = None, workers: int | None = None,
+             step_cost: float | None = None, force: bool = False, on_event=None):
+    """Solve the policy once per value of the key ``path``; write and return the frontier.
+
+    Returns a :class:`kamopt.frontier.Frontier` (``.outcomes`` per value,
+    ``.recommendation`` with the rule that chose it). ``kamopt.frontier.parse_values``
+    reads ``"20:70:5"``-style ranges.
+    """
+    from kamopt.frontier import frontier as _frontier
+
+    return _frontier(policy, path, values, out, overrides=overrides, solver=solver, workers=workers,
+                     step_cost=step_cost, force=force, on_event=on_event)
+
+
+__all__ = ["AccountData", "LoadedPolicy", "Screening", "as_policy", "check", "compare", "frontier", "load_data",
            "load_policy", "screen", "solve", "write_plan", "write_screening"]

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import click
+from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table as RichTable
@@ -248,15 +249,7 @@ def print_plan(plan, title: str) -> None:
 
 
 def plan_exit_code(plan) -> int:
-    from kamopt.errors import EXIT_INFEASIBLE, EXIT_OK, EXIT_RULES_BROKEN, EXIT_SOLVER_ERROR, EXIT_TIME_LIMIT
-    from kamopt.model.solution import Status
-
-    if plan.violations or plan.status == Status.RULES_BROKEN:
-        return EXIT_RULES_BROKEN
-    return {
-        Status.OPTIMAL: EXIT_OK, Status.FEASIBLE: EXIT_OK, Status.INFEASIBLE: EXIT_INFEASIBLE,
-        Status.TIME_LIMIT_NO_SOLUTION: EXIT_TIME_LIMIT,
-    }.get(plan.status, EXIT_SOLVER_ERROR)
+    return plan.exit_code
 
 
 @main.command(context_settings=CONTEXT)
@@ -343,6 +336,221 @@ def check(policy: Path, plan: Path, overrides: tuple[str, ...], hires: tuple[str
         out.print(f"optimum: {_money(best.solution.objective, cur)}; this plan: "
                   f"{_money(checked.solution.objective, cur)} ({_money(diff, cur)})")
     sys.exit(plan_exit_code(checked))
+
+
+class RunProgress:
+    """A progress bar on stderr for commands that run several solves; shows what is running."""
+
+    def __init__(self, specs, what: str):
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.labels = [s.label for s in specs]
+        self.running: dict[int, str] = {}
+        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TimeElapsedColumn(), console=err, transient=True, disable=not err.is_terminal)
+        self.task = self.progress.add_task(what, total=len(specs))
+        self.what = what
+
+    def __enter__(self) -> "RunProgress":
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.progress.stop()
+
+    def __call__(self, kind: str, payload) -> None:
+        if kind == "start":
+            self.running[payload] = self.labels[payload]
+        else:
+            self.running.pop(payload.index, None)
+            self.progress.advance(self.task)
+        now = ", ".join(self.running.values())
+        self.progress.update(self.task, description=escape(f"{self.what}: {now}" if now else self.what))
+
+
+def solver_kwargs(solver, time_limit, gap, threads) -> dict:
+    return {k: v for k, v in dict(solver=solver, time_limit=time_limit, gap=gap, threads=threads).items()
+            if v is not None}
+
+
+@main.command(context_settings=CONTEXT)
+@policy_arg
+@click.argument("scenarios", nargs=-1, required=True, type=click.Path(path_type=Path), metavar="SCENARIO...")
+@out_option
+@set_option
+@with_solver_options
+@click.option("--jobs", type=click.IntRange(min=1), default=None,
+              help="Worker processes (default: one per core).")
+@force_option
+@common
+def compare(policy: Path, scenarios: tuple[Path, ...], out_dir: Path, overrides: tuple[str, ...],
+            solver: str | None, time_limit: float | None, gap: float | None, threads: int | None,
+            jobs: int | None, force: bool) -> None:
+    """Solve the base policy and each what-if scenario; compare them side by side.
+
+    Each SCENARIO is a scenario file laid over POLICY (see scenarios/README.md). Runs go
+    in parallel worker processes. Writes comparison.csv (one row per run), changes.csv
+    (accounts that enter, leave or change tier against the base), plan.xlsx, and one
+    plan folder per run. Ctrl-C keeps the runs that finished.
+
+    \b
+    Exit codes: 0 every run solved, 2 invalid input, otherwise the worst run's code
+    (3 infeasible, 4 time limit without a plan, ...); 130 interrupted.
+
+    \b
+    Example:
+      kamopt compare policies/default.yaml scenarios/*.yaml --out out/compare
+    """
+    from kamopt import api
+    from kamopt.compare import plan_runs
+
+    specs, _ = plan_runs(policy, scenarios, overrides=overrides)  # fail on bad input before any work
+    with RunProgress(specs, "solving") as progress:
+        cmp = api.compare(policy, scenarios, out_dir, overrides=overrides,
+                          solver=solver_kwargs(solver, time_limit, gap, threads), workers=jobs, force=force,
+                          on_event=progress)
+    print_comparison(cmp)
+    if cmp.interrupted:
+        err.print(escape(f"kamopt: interrupted; kept the {cmp.finished} of {len(cmp.specs)} runs that "
+                         f"finished in {out_dir}/"))
+        sys.exit(130)
+    out.print(escape(f"written to {out_dir}/: comparison.csv, changes.csv, plan.xlsx, "
+                     f"and a plan folder per run ({', '.join(cmp.labels)})"))
+    sys.exit(cmp.exit_code)
+
+
+@main.command(context_settings=CONTEXT)
+@policy_arg
+@click.option("--vary", "path", required=True, metavar="KEY.PATH",
+              help="The policy value to sweep, e.g. portfolio.key_accounts.max or resources.budget.")
+@click.option("--values", "values_text", required=True, metavar="START:STOP:STEP",
+              help="Values to try: START:STOP:STEP (STOP included) or a list a,b,c.")
+@out_option
+@set_option
+@with_solver_options
+@click.option("--step-cost", type=float, default=None, metavar="MONEY",
+              help="Cost of one more step of the swept value (e.g. a sponsor slot's yearly cost); "
+                   "recommends the last point whose next step adds less than it. Default: the knee.")
+@click.option("--jobs", type=click.IntRange(min=1), default=None,
+              help="Worker processes (default: one per core).")
+@force_option
+@common
+def frontier(policy: Path, path: str, values_text: str, out_dir: Path, overrides: tuple[str, ...],
+             solver: str | None, time_limit: float | None, gap: float | None, threads: int | None,
+             step_cost: float | None, jobs: int | None, force: bool) -> None:
+    """Sweep one policy value: how value, cost and the portfolio change, and where to stop.
+
+    Writes frontier.csv (per value: objective, marginal value, cost, counts,
+    utilisation, status), entries.csv (when each account enters, and those that later
+    leave), frontier.png/.svg (value and marginal value, recommended point marked),
+    frontier.json and plan.xlsx (the recommended point's plan). Ctrl-C keeps the points
+    that finished.
+
+    \b
+    Example:
+      kamopt frontier policies/default.yaml --vary portfolio.key_accounts.max --values 30:70:5 --out out/frontier
+    """
+    from kamopt import api
+    from kamopt.frontier import parse_values, plan_points
+
+    values = parse_values(values_text)
+    specs, base_value, _ = plan_points(policy, path, values, overrides=overrides)  # fail before any work
+    with RunProgress(specs, f"sweeping {path}") as progress:
+        f = api.frontier(policy, path, values, out_dir, overrides=overrides,
+                         solver=solver_kwargs(solver, time_limit, gap, threads), workers=jobs,
+                         step_cost=step_cost, force=force, on_event=progress)
+    print_frontier(f)
+    if f.interrupted:
+        err.print(escape(f"kamopt: interrupted; kept the {f.finished} of {len(f.specs)} points that "
+                         f"finished in {out_dir}/"))
+        sys.exit(130)
+    out.print(escape(f"written to {out_dir}/: frontier.csv, entries.csv, frontier.json, frontier.png, "
+                     "frontier.svg, plan.xlsx"))
+    sys.exit(f.exit_code)
+
+
+def print_frontier(f) -> None:
+    from kamopt.frontier import entries_table, frontier_table, show_value
+
+    header, rows = frontier_table(f)
+    col = {name: j for j, name in enumerate(header)}
+    table = RichTable(title=escape(f"Frontier of {f.path} (policy: {f.base_value})"), title_justify="left",
+                      box=box.SIMPLE_HEAD, pad_edge=False)
+    shown = {"value": "value", "status": "status", "objective": "objective", "marginal_value": "marginal",
+             "annual_cost": "cost/yr", "key_accounts": "key acc.", "hires_total": "hires",
+             "kam_hours_used_pct": "KAM load", "accounts_in": "in", "accounts_out": "out"}
+    for name, title in shown.items():
+        table.add_column(escape(title), justify="left" if name == "status" else "right", no_wrap=True)
+    for row in rows:
+        cells = [show_value(row[0])] + [_compact(row[col[n]], n) for n in list(shown)[1:]]
+        style = "bold" if row[col["recommended"]] else None
+        table.add_row(*[escape(c) for c in cells], style=style)
+    out.print(table)
+    r = f.recommendation
+    if r.index is not None:
+        out.print(escape(f"recommended: {f.path} = {show_value(f.values[r.index])} — rule: {r.rule}; {r.reason}"))
+    else:
+        out.print(escape(f"no recommendation: {r.reason}"))
+    _, entries = entries_table(f)
+    again = [e for e in entries if e[4] is not None]
+    if again:
+        listed = ", ".join(f"{e[0]} (in at {show_value(e[2])}, out at {show_value(e[4])})" for e in again[:6])
+        more = f" and {len(again) - 6} more" if len(again) > 6 else ""
+        out.print(escape(f"not nested: {len(again)} accounts enter and later leave: {listed}{more}"))
+    for o in f.outcomes:
+        if o is not None and o.error:
+            out.print(escape(f"{f.path} = {o.label}: {o.error}"))
+
+
+def print_comparison(cmp) -> None:
+    """The comparison side by side: one column per run, one row per figure."""
+    from kamopt.compare import changes_table, comparison_table
+
+    header, rows = comparison_table(cmp)
+    table = RichTable(title="Comparison", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("", no_wrap=True)
+    for row in rows:
+        table.add_column(escape(str(row[0])), justify="right")
+    skip = {"scenario", "file", "exit_code", "error"}
+    for j, name in enumerate(header):
+        if name in skip:
+            continue
+        table.add_row(escape(name), *[escape(_cell(row[j], name)) for row in rows])
+    out.print(table)
+    for o in cmp.outcomes:
+        if o is not None and o.error:
+            out.print(escape(f"{o.label}: {o.error}"))
+    _, changes = changes_table(cmp)
+    for label in cmp.labels[1:]:
+        mine = [c for c in changes if c[0] == label]
+        if mine:
+            shown = ", ".join(f"{c[1]} {'+' if c[3] == 'enters' else '-' if c[3] == 'leaves' else '~'}"
+                              for c in mine[:8])
+            more = f" and {len(mine) - 8} more" if len(mine) > 8 else ""
+            out.print(escape(f"{label} vs base: {shown}{more}  (+ enters, - leaves, ~ changes tier)"))
+
+
+def _compact(value, name: str) -> str:
+    """A table cell in few characters: money in k or M, percentages without decimals."""
+    if isinstance(value, float) and name in ("objective", "marginal_value", "annual_cost"):
+        return f"{value / 1e6:,.2f} M" if abs(value) >= 1e6 else f"{value / 1e3:,.0f} k"
+    if isinstance(value, float) and name.endswith("_pct"):
+        return f"{value:.0f} %"
+    return _cell(value, name)
+
+
+def _cell(value, name: str) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        if name == "gap_pct":
+            return f"{value:.4f} %"
+        if name.endswith("_pct") or "_pct[" in name:
+            return f"{value:,.1f} %"
+        return f"{value:,.0f}"
+    return str(value)
 
 
 @main.command(context_settings=CONTEXT)

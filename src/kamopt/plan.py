@@ -18,7 +18,17 @@ import numpy as np
 from kamopt import __version__
 from kamopt.data.accounts import AccountData, load_data
 from kamopt.data.table import TableOptions, read_table
-from kamopt.errors import DataError, Diagnostic, did_you_mean, one_of
+from kamopt.errors import (
+    EXIT_INFEASIBLE,
+    EXIT_OK,
+    EXIT_RULES_BROKEN,
+    EXIT_SOLVER_ERROR,
+    EXIT_TIME_LIMIT,
+    DataError,
+    Diagnostic,
+    did_you_mean,
+    one_of,
+)
 from kamopt.greedy import greedy
 from kamopt.model.optimise import optimise
 from kamopt.model.problem import Problem
@@ -64,6 +74,17 @@ class Plan:
         return (self.check.violations if self.check else []) + self.extra_violations
 
     @property
+    def exit_code(self) -> int:
+        """What ``kamopt solve`` exits with: 0 solved, 3 infeasible, 4 time limit without a
+        plan, 5 solver error, 6 the plan breaks rules."""
+        if self.violations or self.status == Status.RULES_BROKEN:
+            return EXIT_RULES_BROKEN
+        return {
+            Status.OPTIMAL: EXIT_OK, Status.FEASIBLE: EXIT_OK, Status.INFEASIBLE: EXIT_INFEASIBLE,
+            Status.TIME_LIMIT_NO_SOLUTION: EXIT_TIME_LIMIT,
+        }.get(self.status, EXIT_SOLVER_ERROR)
+
+    @property
     def greedy_objective(self) -> float:
         return self.greedy_check.parts.total
 
@@ -107,18 +128,42 @@ def solve(
     time_limit: float | None = None,
     gap: float | None = None,
     threads: int | None = None,
+    warm: Plan | None = None,
 ) -> Plan:
-    """Screen, optimise (or run greedy), verify, compare with greedy, diagnose."""
+    """Screen, optimise (or run greedy), verify, compare with greedy, diagnose.
+
+    ``warm``: a plan of a neighbouring policy (the previous point of a sweep) to start
+    the solver from, used when it has the same accounts and resources and keeps every rule.
+    """
     screening = _screen(loaded, data if data is not None else load_data(loaded))
     options = solver_options(loaded, solver=solver, time_limit=time_limit, gap=gap, threads=threads)
-    return _solve_screened(screening, *build_problem(screening), options, method)
+    problem, index = build_problem(screening)
+    start = warm.solution.assignment if warm is not None and _same_shape(warm.problem, problem) else None
+    return _solve_screened(screening, problem, index, options, method, warm=start)
+
+
+def _same_shape(a: Problem, b: Problem) -> bool:
+    """Plans of ``a`` mean the same in ``b``: same accounts, tiers, pools, KAMs and sponsors."""
+    return (a.account_ids == b.account_ids and a.tier_ids == b.tier_ids
+            and [p.id for p in a.pools] == [p.id for p in b.pools]
+            and [k.id for k in a.kams] == [k.id for k in b.kams]
+            and [s.id for s in a.sponsors] == [s.id for s in b.sponsors])
 
 
 def _solve_screened(screening: Screening, problem: Problem, index: ProblemIndex, options: SolverOptions,
-                    method: Method = "optimal") -> Plan:
-    """:func:`solve` from an existing screening and its problem (``check`` reuses its own)."""
+                    method: Method = "optimal", warm: Assignment | None = None) -> Plan:
+    """:func:`solve` from an existing screening and its problem (``check`` reuses its own).
+
+    ``warm`` is a plan of a neighbouring problem (the previous point of a sweep): the
+    solver starts from it when it keeps every rule here and beats the greedy plan.
+    """
     baseline = greedy(problem)
     baseline_check = verify(problem, baseline)
+    start = baseline if baseline_check.ok else None
+    if warm is not None and method != "greedy":
+        warm_check = verify(problem, warm)
+        if warm_check.ok and (start is None or warm_check.parts.total > baseline_check.parts.total):
+            start = warm
     if method == "greedy":
         status = Status.FEASIBLE if baseline_check.ok else Status.RULES_BROKEN
         solution = Solution(
@@ -126,7 +171,7 @@ def _solve_screened(screening: Screening, problem: Problem, index: ProblemIndex,
             parts=baseline_check.parts, solver="greedy", violations=dict(baseline_check.soft),
         )
     else:
-        solution = optimise(problem, options, start=baseline if baseline_check.ok else None)
+        solution = optimise(problem, options, start=start)
     if method == "greedy":
         report = baseline_check  # the plan is the baseline: it was just verified
     else:

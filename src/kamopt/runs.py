@@ -1,0 +1,211 @@
+"""Many solves at once: what ``compare`` and ``frontier`` run, in worker processes.
+
+A *run* is one policy (a path, maybe a scenario) with ``--set`` overrides, solved and
+boiled down to an :class:`Outcome`: small, picklable, enough to compare runs (the summary,
+the portfolio by account id, resource usage) and, when asked, the plan's files and
+workbook sheets. Runs are grouped in *chains*: the runs of a chain go in order in one
+worker, each starting the solver from the previous plan (a sweep's warm start); chains
+run in parallel, as many at once as there are workers.
+
+Interruption: Ctrl-C stops the workers at once; the outcomes that finished are kept and
+returned with ``interrupted=True`` (the caller writes them and says so). Workers ignore
+Ctrl-C themselves so that only the parent decides.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import queue as queue_module
+import signal
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from kamopt.errors import KamoptError
+
+EXIT_INTERNAL = 70
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One solve to do."""
+
+    label: str
+    policy: str
+    """Path of the policy or scenario file."""
+    overrides: tuple[str, ...] = ()
+    solver: dict[str, Any] = field(default_factory=dict)
+    """Keyword arguments for :func:`kamopt.plan.solve`: solver, time_limit, gap, threads."""
+    out: str | None = None
+    """Folder to write the plan's files into (inside the caller's temporary folder)."""
+    want_sheets: bool = False
+    """Return the plan's workbook sheets (for a workbook the caller assembles)."""
+
+
+@dataclass
+class Outcome:
+    """What one run gave: a plan's essentials, or the reason there is none."""
+
+    index: int
+    label: str
+    exit_code: int
+    """The exit code ``kamopt solve`` would give: 0 solved, 3 infeasible, ..."""
+    summary: dict[str, Any] | None = None
+    """The plan's summary.json content."""
+    portfolio: dict[str, tuple[str, str]] = field(default_factory=dict)
+    """Key accounts: account id -> (tier, name)."""
+    order: tuple[str, ...] = ()
+    """Every account id in table order (to list accounts in a stable order)."""
+    usage: list[tuple[str, str, float | None, float]] = field(default_factory=list)
+    """Capacity and limit rows: (constraint, family, limit, used)."""
+    sheets: list[Any] | None = None
+    error: str | None = None
+    """Located error text when the run failed before giving a plan."""
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        """The run finished (with a plan or an honest status such as infeasible)."""
+        return self.summary is not None and self.error is None
+
+    @property
+    def has_plan(self) -> bool:
+        return self.ok and self.summary["objective"] is not None
+
+
+def default_workers() -> int:
+    """The cores this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def run_one(index: int, spec: RunSpec, warm: Any = None) -> tuple[Outcome, Any]:
+    """Solve one run; never raises. Returns the outcome and the plan (for the next warm start)."""
+    from kamopt.plan import solve
+    from kamopt.policy.loader import load_policy
+    from kamopt.report.plan_tables import summary, write_plan
+    from kamopt.report.writers import OutputFolder
+
+    t0 = time.perf_counter()
+    try:
+        loaded = load_policy(spec.policy, spec.overrides)
+        plan = solve(loaded, warm=warm, **spec.solver)
+        if spec.out is not None:
+            folder = Path(spec.out)
+            folder.mkdir(parents=True, exist_ok=True)
+            write_plan(plan, OutputFolder(folder))
+        s = plan.screening
+        tiers = plan.tier_of_row()
+        portfolio = {s.data.ids[r]: (s.tier_ids[t], s.data.names[r]) for r, t in enumerate(tiers.tolist()) if t >= 0}
+        usage = [(u.name, u.family, u.limit, u.used) for u in plan.check.usage] if plan.check else []
+        sheets = None
+        if spec.want_sheets and plan.solution.assignment is not None:
+            from kamopt.report.xlsx import plan_sheets
+
+            sheets = plan_sheets(plan)
+        outcome = Outcome(index, spec.label, plan.exit_code, summary(plan), portfolio, tuple(s.data.ids),
+                          usage, sheets, seconds=time.perf_counter() - t0)
+        return outcome, plan
+    except KamoptError as e:
+        text = f"{e.kind}: " + "; ".join(str(d) for d in e.diagnostics)
+        return Outcome(index, spec.label, e.exit_code, error=text, seconds=time.perf_counter() - t0), None
+    except Exception as e:  # a bug in one run must not take the others down
+        return Outcome(index, spec.label, EXIT_INTERNAL, error=f"internal error {type(e).__name__}: {e}",
+                       seconds=time.perf_counter() - t0), None
+
+
+def _run_chain(specs: Sequence[tuple[int, RunSpec]], report: Callable[[str, Any], None]) -> None:
+    plan = None
+    for index, spec in specs:
+        report("start", index)
+        outcome, plan = run_one(index, spec, warm=plan)
+        report("done", outcome)
+
+
+# --------------------------------------------------------------------------- workers
+
+_QUEUE: Any = None
+
+
+def _worker_init(q) -> None:
+    global _QUEUE
+    _QUEUE = q
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C for everyone
+
+
+def _worker_chain(specs: Sequence[tuple[int, RunSpec]]) -> None:
+    _run_chain(specs, lambda kind, payload: _QUEUE.put((kind, payload)))
+
+
+def run_all(
+    specs: Sequence[RunSpec],
+    chains: Sequence[Sequence[int]] | None = None,
+    *,
+    workers: int | None = None,
+    on_event: Callable[[str, Any], None] | None = None,
+) -> tuple[list[Outcome | None], bool]:
+    """Run every spec; returns the outcomes in spec order (None where not run) and
+    whether Ctrl-C stopped the runs.
+
+    ``chains`` group spec indices that run in order with warm starts (default: every
+    spec alone). ``on_event(kind, payload)`` is called in this process with
+    ``("start", index)`` and ``("done", outcome)``, for progress displays.
+    """
+    chains = [list(c) for c in (chains if chains is not None else [[i] for i in range(len(specs))])]
+    workers = max(1, min(workers or default_workers(), len(chains)))
+    outcomes: list[Outcome | None] = [None] * len(specs)
+    notify = on_event or (lambda kind, payload: None)
+
+    def record(kind: str, payload: Any) -> None:
+        if kind == "done":
+            outcomes[payload.index] = payload
+        notify(kind, payload)
+
+    if workers == 1:
+        try:
+            for chain in chains:
+                _run_chain([(i, specs[i]) for i in chain], record)
+        except KeyboardInterrupt:
+            return outcomes, True
+        return outcomes, False
+
+    methods = multiprocessing.get_all_start_methods()
+    ctx = multiprocessing.get_context("fork" if "fork" in methods else None)
+    q = ctx.Queue()
+    pool = ctx.Pool(workers, initializer=_worker_init, initargs=(q,))
+    try:
+        results = [pool.apply_async(_worker_chain, ([(i, specs[i]) for i in chain],)) for chain in chains]
+        expected = sum(len(c) for c in chains)
+        done = 0
+        while done < expected:
+            try:
+                kind, payload = q.get(timeout=0.2)
+            except queue_module.Empty:
+                for chain, res in zip(chains, results):  # a chain that died: say so, do not wait forever
+                    if res.ready() and not res.successful():
+                        for i in chain:
+                            if outcomes[i] is None:
+                                record("done", Outcome(i, specs[i].label, EXIT_INTERNAL,
+                                                       error="the worker process failed"))
+                                done += 1
+                continue
+            record(kind, payload)
+            done += kind == "done"
+        pool.close()
+        pool.join()
+        return outcomes, False
+    except KeyboardInterrupt:
+        pool.terminate()
+        pool.join()
+        while True:  # keep what finished just before the interruption
+            try:
+                kind, payload = q.get_nowait()
+            except (queue_module.Empty, OSError, ValueError):
+                break
+            if kind == "done":
+                outcomes[payload.index] = payload
+        return outcomes, True
