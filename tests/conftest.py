@@ -38,12 +38,22 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         _stderr_fd = None
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_call(item: pytest.Item):
-    """Arm the hang guard around the test body; disarm it however the test ends."""
+def _guarded():
+    """Arm the hang guard around one phase of a test; disarm it however the phase ends."""
     fd = _stderr_fd if _stderr_fd is not None else 2
     faulthandler.dump_traceback_later(HANG_SECONDS, exit=True, file=fd)
     try:
         yield
     finally:
         faulthandler.cancel_dump_traceback_later()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_setup(item: pytest.Item):
+    """Fixtures (a module's shared solve) can hang too."""
+    yield from _guarded()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item: pytest.Item):
+    yield from _guarded()

@@ -102,11 +102,11 @@ def compare(policy: str | Path, scenarios: Sequence[str | Path], out: str | Path
             force: bool = False, on_event=None):
     """Solve the base policy and each scenario file in parallel; write and return the comparison.
 
-    Returns a :class:`kamopt.compare.Comparison` (``.outcomes`` per run, base first;
+    Returns a :class:`kamopt.whatif.Comparison` (``.outcomes`` per run, base first;
     ``.interrupted`` when Ctrl-C stopped it). ``solver`` holds solver settings
     (``{"time_limit": 30}``); ``workers`` defaults to one per core.
     """
-    from kamopt.compare import compare as _compare
+    from kamopt.whatif import compare as _compare
 
     return _compare(policy, scenarios, out, overrides=overrides, solver=solver, workers=workers,
                     force=force, on_event=on_event)
@@ -117,11 +117,11 @@ def frontier(policy: str | Path, path: str, values: Sequence[float], out: str | 
              step_cost: float | None = None, force: bool = False, on_event=None):
     """Solve the policy once per value of the key ``path``; write and return the frontier.
 
-    Returns a :class:`kamopt.frontier.Frontier` (``.outcomes`` per value,
-    ``.recommendation`` with the rule that chose it). ``kamopt.frontier.parse_values``
+    Returns a :class:`kamopt.sweep.Frontier` (``.outcomes`` per value,
+    ``.recommendation`` with the rule that chose it). ``kamopt.sweep.parse_values``
     reads ``"20:70:5"``-style ranges.
     """
-    from kamopt.frontier import frontier as _frontier
+    from kamopt.sweep import frontier as _frontier
 
     return _frontier(policy, path, values, out, overrides=overrides, solver=solver, workers=workers,
                      step_cost=step_cost, force=force, on_event=on_event)

@@ -402,7 +402,7 @@ def compare(policy: Path, scenarios: tuple[Path, ...], out_dir: Path, overrides:
       kamopt compare policies/default.yaml scenarios/*.yaml --out out/compare
     """
     from kamopt import api
-    from kamopt.compare import plan_runs
+    from kamopt.whatif import plan_runs
 
     specs, _ = plan_runs(policy, scenarios, overrides=overrides)  # fail on bad input before any work
     with RunProgress(specs, "solving") as progress:
@@ -451,7 +451,7 @@ def frontier(policy: Path, path: str, values_text: str, out_dir: Path, overrides
       kamopt frontier policies/default.yaml --vary portfolio.key_accounts.max --values 30:70:5 --out out/frontier
     """
     from kamopt import api
-    from kamopt.frontier import parse_values, plan_points
+    from kamopt.sweep import parse_values, plan_points
 
     values = parse_values(values_text)
     specs, base_value, _ = plan_points(policy, path, values, overrides=overrides)  # fail before any work
@@ -470,7 +470,7 @@ def frontier(policy: Path, path: str, values_text: str, out_dir: Path, overrides
 
 
 def print_frontier(f) -> None:
-    from kamopt.frontier import entries_table, frontier_table, show_value
+    from kamopt.sweep import entries_table, frontier_table, show_value
 
     header, rows = frontier_table(f)
     col = {name: j for j, name in enumerate(header)}
@@ -504,7 +504,7 @@ def print_frontier(f) -> None:
 
 def print_comparison(cmp) -> None:
     """The comparison side by side: one column per run, one row per figure."""
-    from kamopt.compare import changes_table, comparison_table
+    from kamopt.whatif import changes_table, comparison_table
 
     header, rows = comparison_table(cmp)
     table = RichTable(title="Comparison", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)

@@ -141,6 +141,21 @@ def _worker_chain(specs: Sequence[tuple[int, RunSpec]]) -> None:
     _run_chain(specs, lambda kind, payload: _QUEUE.put((kind, payload)))
 
 
+def _context():
+    """Worker processes start from a clean server process, never by forking this one.
+
+    A fork copies the solver's thread pool locks but not its threads: once HiGHS has run
+    here (a notebook, or a test suite), a forked worker can wait on them forever. The
+    forkserver starts fresh, imports kamopt once, and forks workers from that clean state.
+    """
+    methods = multiprocessing.get_all_start_methods()
+    if "forkserver" in methods:
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["kamopt.plan", "kamopt.report.plan_tables", "kamopt.report.xlsx"])
+        return ctx
+    return multiprocessing.get_context("spawn")
+
+
 def run_all(
     specs: Sequence[RunSpec],
     chains: Sequence[Sequence[int]] | None = None,
@@ -173,8 +188,7 @@ def run_all(
             return outcomes, True
         return outcomes, False
 
-    methods = multiprocessing.get_all_start_methods()
-    ctx = multiprocessing.get_context("fork" if "fork" in methods else None)
+    ctx = _context()
     q = ctx.Queue()
     pool = ctx.Pool(workers, initializer=_worker_init, initargs=(q,))
     try:

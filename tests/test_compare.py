@@ -1,0 +1,144 @@
+"""kamopt compare on the bundled sample: real differences between what-ifs, and the files."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import kamopt
+from kamopt.cli import main
+from kamopt.errors import PolicyError
+from kamopt.whatif import comparison_table
+
+ROOT = Path(__file__).resolve().parents[1]
+POLICY = ROOT / "policies" / "default.yaml"
+SCENARIOS = ROOT / "scenarios"
+
+
+def rows(path: Path) -> list[dict]:
+    with open(path, encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+@pytest.fixture(scope="module")
+def compared(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cmp") / "c"
+    r = CliRunner().invoke(main, ["compare", str(POLICY), str(SCENARIOS / "hiring-freeze.yaml"),
+                                  str(SCENARIOS / "budget-cut.yaml"), "--out", str(out), "--jobs", "2"])
+    assert r.exit_code == 0, r.output
+    return out, r.output
+
+
+def summary_of(out: Path, run: str) -> dict:
+    return json.loads((out / run / "summary.json").read_text(encoding="utf-8"))
+
+
+def test_every_run_has_its_plan_folder_and_a_row(compared):
+    out, output = compared
+    table = rows(out / "comparison.csv")
+    assert [r["scenario"] for r in table] == ["base", "hiring-freeze", "budget-cut"]
+    for r in table:
+        s = summary_of(out, r["scenario"])
+        assert r["status"] == s["status"] == "optimal"
+        assert float(r["objective"]) == pytest.approx(s["objective"], abs=0.01)
+        assert (out / r["scenario"] / "portfolio.csv").exists()
+    assert summary_of(out, "hiring-freeze")["scenario"]["name"] == "hiring-freeze"
+    assert "hiring-freeze" in output and "budget-cut" in output
+
+
+def test_hiring_freeze_hires_nothing_and_cannot_beat_the_base(compared):
+    out, _ = compared
+    base, freeze = summary_of(out, "base"), summary_of(out, "hiring-freeze")
+    assert sum(base["hires"].values()) >= 1  # the base does hire, so the freeze bites
+    assert sum(freeze["hires"].values()) == 0
+    assert freeze["objective"] <= base["bound"] + 1e-6 * abs(base["bound"])
+    row = rows(out / "comparison.csv")[1]
+    assert float(row["hires_total"]) == 0 and float(row["objective_change"]) <= 0
+
+
+def test_budget_cut_stays_inside_the_smaller_budget(compared):
+    out, _ = compared
+    cut = summary_of(out, "budget-cut")
+    assert cut["budget"] == pytest.approx(0.8 * summary_of(out, "base")["budget"])
+    assert cut["annual_cost"] <= cut["budget"] + 1e-6
+    assert any(line.startswith("resources.budget: ") for line in cut["overrides"])
+
+
+def test_changes_list_exactly_the_accounts_that_differ_from_the_base(compared):
+    out, _ = compared
+
+    def tiers(run):
+        return {r["account_id"]: r["decision"] for r in rows(out / run / "portfolio.csv") if r["decision"] != "none"}
+
+    base = tiers("base")
+    changes = rows(out / "changes.csv")
+    table = {r["scenario"]: r for r in rows(out / "comparison.csv")}
+    for run in ("hiring-freeze", "budget-cut"):
+        other = tiers(run)
+        mine = {r["account_id"]: r for r in changes if r["scenario"] == run}
+        assert {a for a, r in mine.items() if r["change"] == "enters"} == set(other) - set(base)
+        assert {a for a, r in mine.items() if r["change"] == "leaves"} == set(base) - set(other)
+        moved = {a for a in set(base) & set(other) if base[a] != other[a]}
+        assert {a for a, r in mine.items() if r["change"] == "changes tier"} == moved
+        assert int(table[run]["accounts_in"]) == len(set(other) - set(base))
+
+
+def test_workbook_has_the_base_plan_and_the_scenarios(compared):
+    import openpyxl
+
+    out, _ = compared
+    wb = openpyxl.load_workbook(out / "plan.xlsx")
+    assert wb.sheetnames[:2] == ["Summary", "Portfolio"]
+    assert wb.sheetnames[-2:] == ["Scenarios", "Scenario changes"]
+    names = [r[0] for r in wb["Scenarios"].iter_rows(min_row=2, values_only=True)]
+    assert names == ["base", "hiring-freeze", "budget-cut"]
+
+
+def test_a_scenario_of_another_base_or_a_plain_policy_is_refused(tmp_path):
+    other = tmp_path / "other.yaml"
+    other.write_text((ROOT / "tests" / "data" / "mini" / "policy.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "accounts.csv").write_text(
+        (ROOT / "tests" / "data" / "mini" / "accounts.csv").read_text(encoding="utf-8"), encoding="utf-8")
+    foreign = tmp_path / "foreign.yaml"
+    foreign.write_text("base: other.yaml\nset: {resources.kam_pools.all.fte: 2}\n", encoding="utf-8")
+    with pytest.raises(PolicyError, match="is based on"):
+        kamopt.compare(POLICY, [foreign], tmp_path / "out")
+    with pytest.raises(PolicyError, match="is a policy, not a scenario"):
+        kamopt.compare(POLICY, [other], tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_interrupted_compare_keeps_finished_runs_and_no_half_plans(tmp_path):
+    def stop_after_base(kind, payload):
+        if kind == "done":
+            raise KeyboardInterrupt
+
+    cmp = kamopt.compare(POLICY, [SCENARIOS / "budget-cut.yaml", SCENARIOS / "strict-solvency.yaml"],
+                         tmp_path / "c", workers=1, solver={"gap": 0.01}, on_event=stop_after_base)
+    assert cmp.interrupted and cmp.finished == 1
+    table = rows(tmp_path / "c" / "comparison.csv")
+    assert [r["status"] for r in table][1:] == ["not run (interrupted)"] * 2
+    assert (tmp_path / "c" / "base" / "summary.json").exists()
+    assert not (tmp_path / "c" / "budget-cut").exists()
+
+
+def test_comparison_rows_line_up_with_the_header(compared):
+    out, _ = compared
+    with open(out / "comparison.csv", encoding="utf-8", newline="") as fh:
+        lines = list(csv.reader(fh))
+    assert len({len(line) for line in lines}) == 1
+
+
+def test_failed_run_is_reported_not_raised(tmp_path):
+    from kamopt.runs import Outcome, RunSpec
+    from kamopt.whatif import Comparison
+
+    cmp = Comparison([RunSpec("base", "p.yaml"), RunSpec("x", "x.yaml")],
+                     [None, Outcome(1, "x", 3, error="infeasible: no plan")], False, [], [], [], "EUR")
+    header, table = comparison_table(cmp)
+    assert table[1][header.index("status")] == "error" and "infeasible" in table[1][-1]
+    assert all(len(r) == len(header) for r in table)

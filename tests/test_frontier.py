@@ -1,0 +1,209 @@
+"""kamopt frontier: value parsing, the recommendation rules, monotonicity, entries, determinism."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import kamopt
+from kamopt.cli import main
+from kamopt.errors import PolicyError
+from kamopt.generate import generate
+from kamopt.sweep import parse_values, recommend
+
+MAX = "portfolio.key_accounts.max"
+
+
+def rows(path: Path) -> list[dict]:
+    with open(path, encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+@pytest.fixture(scope="module")
+def instance(tmp_path_factory) -> Path:
+    """A generated 200-account instance: solves in a fraction of a second, several limits bind."""
+    out = tmp_path_factory.mktemp("inst") / "g200"
+    generate(200, 3, out)
+    return out / "policy.yaml"
+
+
+@pytest.fixture(scope="module")
+def sweep(instance, tmp_path_factory):
+    """A 12-point sweep of the max number of key accounts, in two worker processes."""
+    out = tmp_path_factory.mktemp("front") / "f"
+    f = kamopt.frontier(instance, MAX, parse_values("18:40:2"), out, workers=2, solver={"gap": 1e-6})
+    return f, out
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+@pytest.mark.parametrize(
+    "text, values",
+    [
+        ("20:30:5", [20, 25, 30]),
+        ("20:29:5", [20, 25]),
+        ("30:20:-5", [20, 25, 30]),
+        ("0.1:0.3:0.1", [0.1, 0.2, 0.3]),
+        ("45,20,30", [20, 30, 45]),
+    ],
+)
+def test_parse_values(text, values):
+    assert parse_values(text) == pytest.approx(values)
+
+
+@pytest.mark.parametrize("text", ["20:30", "20:30:0", "30:20:5", "a,b", "", "1,1", "0:1000:1"])
+def test_bad_values_are_refused_with_the_option_named(text):
+    with pytest.raises(PolicyError) as info:
+        parse_values(text)
+    assert info.value.diagnostics[0].file == f"--values {text}"
+
+
+# --------------------------------------------------------------------------- the rules
+
+
+def test_knee_of_a_concave_curve():
+    x = [0, 1, 2, 3, 4, 5]
+    y = [0, 60, 90, 100, 100, 100]  # steep, then flat: the bend is at 2-3
+    r = recommend(x, y)
+    assert r.rule == "knee" and r.index in (2, 3)
+
+
+def test_step_cost_rule_stops_before_the_first_step_worth_less_than_its_cost():
+    x = [10, 20, 30, 40]
+    y = [100, 180, 230, 250]  # steps add 80, 50, 20
+    assert recommend(x, y, step_cost=60).index == 1  # 20 -> 30 adds 50 < 60
+    assert recommend(x, y, step_cost=10).index == 3  # every step pays
+    assert "less than its cost" in recommend(x, y, step_cost=60).reason
+
+
+def test_a_straight_line_has_no_knee_and_a_flat_one_takes_the_smallest_value():
+    assert recommend([1, 2, 3, 4], [10, 20, 30, 40]).rule == "no knee"
+    assert recommend([1, 2, 3, 4], [10, 20, 30, 40]).index == 3
+    flat = recommend([1, 2, 3], [5.0, 5.0, 5.0])
+    assert flat.rule == "flat" and flat.index == 0
+
+
+def test_points_without_a_plan_are_skipped():
+    assert recommend([1, 2, 3], [None, None, None]).index is None
+    assert recommend([1, 2, 3], [None, 7.0, None]).index == 1
+
+
+# --------------------------------------------------------------------------- a real sweep
+
+
+def test_value_never_falls_when_the_limit_is_relaxed(sweep):
+    f, out = sweep
+    points = [r for r in rows(out / "frontier.csv") if r["objective"]]
+    assert len(points) >= 6
+    summaries = [o.summary for o in f.outcomes if o is not None and o.has_plan]
+    for a, b in zip(summaries, summaries[1:]):
+        # a looser limit cannot do worse: the next point's bound is at least this point's plan
+        assert a["objective"] <= b["bound"] + 1e-6 * abs(b["bound"])
+        assert b["objective"] >= a["objective"] - 1e-5 * abs(a["objective"])
+
+
+def test_marginal_values_are_differences_of_the_objective(sweep):
+    _, out = sweep
+    points = [r for r in rows(out / "frontier.csv") if r["objective"]]
+    for a, b in zip(points, points[1:]):
+        assert float(b["marginal_value"]) == pytest.approx(float(b["objective"]) - float(a["objective"]), abs=0.02)
+        step = float(b["value"]) - float(a["value"])
+        assert float(b["marginal_value_per_unit"]) == pytest.approx(float(b["marginal_value"]) / step, abs=0.02)
+
+
+def test_entries_match_the_points(sweep):
+    f, out = sweep
+    entries = rows(out / "entries.csv")
+    solved = [(v, o) for v, o in zip(f.values, f.outcomes) if o is not None and o.has_plan]
+    first_value, first = solved[0]
+    at_first = {e["account_id"] for e in entries if float(e["enters_at"]) == first_value}
+    assert at_first == set(first.portfolio)
+    for e in entries:
+        ins = [v for v, o in solved if e["account_id"] in o.portfolio]
+        assert float(e["enters_at"]) == min(ins)
+        assert int(e["points_in"]) == len(ins)
+        if e["leaves_at"]:
+            assert float(e["leaves_at"]) > float(e["enters_at"])
+            assert not any(v == float(e["leaves_at"]) for v in ins)
+    info = json.loads((out / "frontier.json").read_text(encoding="utf-8"))
+    assert info["accounts_entering_then_leaving"] == [e["account_id"] for e in entries if e["leaves_at"]]
+
+
+def test_exactly_one_point_is_recommended_and_the_workbook_holds_its_plan(sweep):
+    import openpyxl
+
+    f, out = sweep
+    recommended = [r for r in rows(out / "frontier.csv") if r["recommended"] == "true"]
+    assert len(recommended) == 1
+    info = json.loads((out / "frontier.json").read_text(encoding="utf-8"))
+    assert float(recommended[0]["value"]) == info["recommended_value"] and info["rule"]
+    wb = openpyxl.load_workbook(out / "plan.xlsx")
+    assert wb.sheetnames[0] == "Summary" and wb.sheetnames[-2:] == ["Frontier", "Entries"]
+    keys = {r[0]: r[1] for r in wb["Summary"].iter_rows(min_row=2, values_only=True)}
+    chosen = f.outcomes[f.recommendation.index].summary
+    assert keys["key accounts"] == chosen["key_accounts"]
+
+
+def test_chart_files_are_real_images(sweep):
+    _, out = sweep
+    png = (out / "frontier.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+    svg = (out / "frontier.svg").read_text(encoding="utf-8")
+    assert "<svg" in svg and "</svg>" in svg and len(svg) > 10_000
+
+
+def test_same_sweep_gives_the_same_files_whatever_the_worker_count(instance, sweep, tmp_path):
+    _, out = sweep
+    kamopt.frontier(instance, MAX, parse_values("18:40:2"), tmp_path / "one", workers=1, solver={"gap": 1e-6})
+    for name in ("frontier.csv", "entries.csv", "frontier.json", "frontier.svg", "frontier.png", "plan.xlsx"):
+        assert (tmp_path / "one" / name).read_bytes() == (out / name).read_bytes(), name
+
+
+def test_value_never_falls_with_more_budget(instance, tmp_path):
+    budget = kamopt.load_policy(instance).policy.resources.budget
+    values = [round(budget * k) for k in (0.95, 1.0, 1.1, 1.3)]
+    f = kamopt.frontier(instance, "resources.budget", values, tmp_path / "b", workers=1, solver={"gap": 1e-6})
+    objs = [o.summary["objective"] for o in f.outcomes if o.has_plan]
+    assert len(objs) >= 3
+    assert all(b >= a - 1e-5 * abs(a) for a, b in zip(objs, objs[1:]))
+
+
+def test_interruption_keeps_the_points_that_finished(instance, tmp_path):
+    seen = []
+
+    def stop_after_two(kind, payload):
+        if kind == "done":
+            seen.append(payload.index)
+            if len(seen) == 2:
+                raise KeyboardInterrupt
+
+    f = kamopt.frontier(instance, MAX, [18, 22, 26, 30, 34], tmp_path / "i", workers=1, on_event=stop_after_two)
+    assert f.interrupted and f.finished == 2
+    table = rows(tmp_path / "i" / "frontier.csv")
+    assert [r["status"] for r in table][2:] == ["not run (interrupted)"] * 3
+    assert all(r["status"] in ("optimal", "feasible", "infeasible") for r in table[:2])
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def test_cli_frontier_prints_the_recommendation_and_writes_the_folder(instance, tmp_path):
+    r = CliRunner().invoke(main, ["frontier", str(instance), "--vary", MAX, "--values", "18,26,34",
+                                  "--out", str(tmp_path / "c"), "--jobs", "1"])
+    assert r.exit_code == 0, r.output
+    assert "recommended: portfolio.key_accounts.max = " in r.output and "rule:" in r.output
+    assert sorted(p.name for p in (tmp_path / "c").iterdir()) == [
+        "entries.csv", "frontier.csv", "frontier.json", "frontier.png", "frontier.svg", "plan.xlsx"]
+
+
+def test_cli_frontier_refuses_an_unknown_path_before_solving(instance, tmp_path):
+    r = CliRunner().invoke(main, ["frontier", str(instance), "--vary", "portfolio.key_acounts.max",
+                                  "--values", "1:3:1", "--out", str(tmp_path / "c")])
+    assert r.exit_code == 2
+    assert "unknown key 'key_acounts'" in r.output and "did you mean 'key_accounts'" in r.output
+    assert not (tmp_path / "c").exists()
