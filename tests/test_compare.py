@@ -142,3 +142,34 @@ def test_failed_run_is_reported_not_raised(tmp_path):
     header, table = comparison_table(cmp)
     assert table[1][header.index("status")] == "error" and "infeasible" in table[1][-1]
     assert all(len(r) == len(header) for r in table)
+
+
+def test_ctrl_c_on_the_command_line_keeps_finished_runs_and_exits_130(tmp_path):
+    """A real SIGINT to a running `kamopt compare`: the base finishes, the rest is dropped."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    kamopt_bin = Path(sys.executable).with_name("kamopt")
+    out = tmp_path / "c"
+    proc = subprocess.Popen(
+        [str(kamopt_bin), "compare", str(POLICY), str(SCENARIOS / "budget-cut.yaml"),
+         str(SCENARIOS / "strict-solvency.yaml"), str(SCENARIOS / "more-sponsors.yaml"), "--out", str(out),
+         "--jobs", "1"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not list(tmp_path.glob(".c.*.tmp/base/summary.json")):
+        time.sleep(0.05)
+    assert list(tmp_path.glob(".c.*.tmp/base/summary.json")), "the base run never finished"
+    os.kill(proc.pid, signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr
+    assert "interrupted; kept the" in stderr and "Traceback" not in stderr + stdout
+    table = rows(out / "comparison.csv")
+    kept = [r["scenario"] for r in table if r["status"] != "not run (interrupted)"]
+    assert kept[0] == "base" and len(kept) < 4
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == sorted(kept)
+    assert not list(tmp_path.glob(".c.*"))  # no temporary folder left behind

@@ -500,6 +500,10 @@ def print_frontier(f) -> None:
     for o in f.outcomes:
         if o is not None and o.error:
             out.print(escape(f"{f.path} = {o.label}: {o.error}"))
+    infeasible = [o.label for o in f.outcomes if o is not None and o.ok and o.summary["status"] == "infeasible"]
+    if infeasible:
+        out.print(escape(f"infeasible at {', '.join(infeasible)}: `kamopt solve POLICY --set "
+                         f"{f.path}={infeasible[-1]}` says which limits conflict"))
 
 
 def print_comparison(cmp) -> None:

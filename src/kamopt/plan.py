@@ -129,17 +129,20 @@ def solve(
     gap: float | None = None,
     threads: int | None = None,
     warm: Plan | None = None,
+    diagnose: bool = True,
 ) -> Plan:
     """Screen, optimise (or run greedy), verify, compare with greedy, diagnose.
 
     ``warm``: a plan of a neighbouring policy (the previous point of a sweep) to start
     the solver from, used when it has the same accounts and resources and keeps every rule.
+    ``diagnose=False`` skips the infeasibility diagnosis (another MILP per infeasible
+    run), for sweeps whose infeasible points need only their status.
     """
     screening = _screen(loaded, data if data is not None else load_data(loaded))
     options = solver_options(loaded, solver=solver, time_limit=time_limit, gap=gap, threads=threads)
     problem, index = build_problem(screening)
     start = warm.solution.assignment if warm is not None and _same_shape(warm.problem, problem) else None
-    return _solve_screened(screening, problem, index, options, method, warm=start)
+    return _solve_screened(screening, problem, index, options, method, warm=start, diagnose=diagnose)
 
 
 def _same_shape(a: Problem, b: Problem) -> bool:
@@ -151,7 +154,7 @@ def _same_shape(a: Problem, b: Problem) -> bool:
 
 
 def _solve_screened(screening: Screening, problem: Problem, index: ProblemIndex, options: SolverOptions,
-                    method: Method = "optimal", warm: Assignment | None = None) -> Plan:
+                    method: Method = "optimal", warm: Assignment | None = None, diagnose: bool = True) -> Plan:
     """:func:`solve` from an existing screening and its problem (``check`` reuses its own).
 
     ``warm`` is a plan of a neighbouring problem (the previous point of a sweep): the
@@ -177,10 +180,10 @@ def _solve_screened(screening: Screening, problem: Problem, index: ProblemIndex,
     else:
         report = verify(problem, solution.assignment) if solution.assignment is not None else None
     diagnosis: list[str] = []
-    if solution.status == Status.INFEASIBLE:
-        from kamopt.model.diagnose import diagnose
+    if solution.status == Status.INFEASIBLE and diagnose:
+        from kamopt.model.diagnose import diagnose as find_conflicts
 
-        diagnosis = diagnose(problem, replace(options, gap=max(options.gap, 1e-4))).lines()
+        diagnosis = find_conflicts(problem, replace(options, gap=max(options.gap, 1e-4))).lines()
     return Plan(
         screening=screening, problem=problem, index=index, solution=solution, method=method,
         options=options, check=report, greedy=baseline, greedy_check=baseline_check,

@@ -42,6 +42,8 @@ class RunSpec:
     """Folder to write the plan's files into (inside the caller's temporary folder)."""
     want_sheets: bool = False
     """Return the plan's workbook sheets (for a workbook the caller assembles)."""
+    diagnose: bool = True
+    """Diagnose an infeasible run (a sweep's infeasible points need only their status)."""
 
 
 @dataclass
@@ -93,7 +95,7 @@ def run_one(index: int, spec: RunSpec, warm: Any = None) -> tuple[Outcome, Any]:
     t0 = time.perf_counter()
     try:
         loaded = load_policy(spec.policy, spec.overrides)
-        plan = solve(loaded, warm=warm, **spec.solver)
+        plan = solve(loaded, warm=warm, diagnose=spec.diagnose, **spec.solver)
         if spec.out is not None:
             folder = Path(spec.out)
             folder.mkdir(parents=True, exist_ok=True)

@@ -15,7 +15,8 @@ optimum is not always nested); and a recommended point, saying which rule chose 
   paying as much. A curve that is nearly straight has no knee, and the output says so.
 
 The objective is already net of cost to serve and hiring, so a step whose marginal value
-is zero or negative is never worth taking whatever the rule.
+is zero or negative is never worth taking whatever the rule. Infeasible points get their
+status only (the diagnosis is another MILP per point; ``kamopt solve`` gives it).
 
 Output folder: frontier.csv, entries.csv, frontier.json, frontier.png, frontier.svg and
 plan.xlsx (the recommended point's plan with Frontier and Entries sheets).
@@ -196,7 +197,8 @@ def plan_points(policy: str | Path, path: str, values: Sequence[float], *, overr
         if not base_value:
             base_value = loaded.overrides[-1].split(": ", 1)[1].split(" -> ")[0]
             currency = loaded.policy.currency
-        specs.append(RunSpec(show_value(v), str(policy), (*overrides, setting), dict(solver or {}), want_sheets=True))
+        specs.append(RunSpec(show_value(v), str(policy), (*overrides, setting), dict(solver or {}), want_sheets=True,
+                             diagnose=False))
     return specs, base_value, currency
 
 

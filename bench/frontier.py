@@ -1,0 +1,97 @@
+"""kamopt benchmark: a 20-point frontier against one solve of the same instance.
+
+    .venv/bin/python bench/frontier.py [--sizes 1000,5000] [--points 20] [--work DIR]
+
+For each size, on the instance `bench/run.py` uses (same generator, same seed), measures
+in one run, interleaved, the process wall time of
+
+* one `kamopt solve` of the policy as generated, and
+* `kamopt frontier --vary portfolio.key_accounts.max` over ``--points`` values spread
+  evenly from the policy's minimum to its maximum number of key accounts,
+
+and reports the ratio frontier / one solve (issue 4's goal: at most 5 on the 5,000-account
+instance). Both use the same gap and time limit. Writes bench/frontier-results.md and .json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+KAMOPT = str(Path(sys.executable).with_name("kamopt"))
+
+
+def wall(args: list[str]) -> float:
+    t = time.perf_counter()
+    done = subprocess.run(args, capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - t
+    if done.returncode not in (0,):
+        raise SystemExit(f"{' '.join(args)} exited {done.returncode}:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+    return seconds
+
+
+def bench(work: Path, accounts: int, points: int, gap: float, time_limit: float) -> dict:
+    import kamopt
+    from kamopt.generate import generate
+
+    folder = work / f"solve-{accounts}"
+    if not folder.exists():
+        generate(accounts, 1, folder, named_kams=False)
+    policy = folder / "policy.yaml"
+    limits = kamopt.load_policy(policy).policy.portfolio.key_accounts
+    lo, hi = int(limits.min or 1), int(limits.max)
+    values = sorted({round(lo + k * (hi - lo) / (points - 1)) for k in range(points)})
+    solver = ["--gap", str(gap), "--time-limit", str(time_limit)]
+    one = wall([KAMOPT, "solve", str(policy), "--out", str(work / f"one-{accounts}"), "--force", *solver])
+    sweep = wall([KAMOPT, "frontier", str(policy), "--vary", "portfolio.key_accounts.max",
+                  "--values", ",".join(map(str, values)), "--out", str(work / f"front-{accounts}"), "--force",
+                  *solver])
+    info = json.loads((work / f"front-{accounts}" / "frontier.json").read_text(encoding="utf-8"))
+    return {"accounts": accounts, "points": len(values), "values": f"{values[0]}..{values[-1]}",
+            "one_solve_s": one, "frontier_s": sweep, "ratio": sweep / one,
+            "points_solved": info["points_solved"], "recommended": info["recommended_value"], "rule": info["rule"]}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default="1000,5000")
+    ap.add_argument("--points", type=int, default=20)
+    ap.add_argument("--gap", type=float, default=1e-4)
+    ap.add_argument("--time-limit", type=float, default=60.0)
+    ap.add_argument("--work", type=Path, default=None, help="keep generated instances here")
+    args = ap.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        work = args.work or Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        for n in (int(s) for s in args.sizes.split(",")):
+            row = bench(work, n, args.points, args.gap, args.time_limit)
+            print(f"{n:,} accounts: one solve {row['one_solve_s']:.1f} s, {row['points']}-point frontier "
+                  f"{row['frontier_s']:.1f} s, ratio {row['ratio']:.2f}", flush=True)
+            rows.append(row)
+    result = {"command": "python bench/frontier.py", "date": datetime.date.today().isoformat(),
+              "cores": os.cpu_count(), "gap": args.gap, "time_limit": args.time_limit, "rows": rows}
+    (HERE / "frontier-results.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    lines = [f"# Frontier benchmark ({result['date']}, {result['cores']} cores)", "",
+             f"`{result['command']}`: gap {args.gap:g}, time limit {args.time_limit:g} s per solve, "
+             "process wall times measured in one run.", "",
+             "| accounts | points | max key accounts swept | one solve | frontier | frontier / one solve | "
+             "points with a plan | recommended (rule) |", "|---:|---:|---|---:|---:|---:|---:|---|"]
+    for r in rows:
+        lines.append(f"| {r['accounts']:,} | {r['points']} | {r['values']} | {r['one_solve_s']:.1f} s | "
+                     f"{r['frontier_s']:.1f} s | {r['ratio']:.2f} | {r['points_solved']} | "
+                     f"{r['recommended']:g} ({r['rule']}) |")
+    (HERE / "frontier-results.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print(f"written {HERE / 'frontier-results.md'}")
+
+
+if __name__ == "__main__":
+    main()
