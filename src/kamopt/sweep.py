@@ -175,6 +175,9 @@ def frontier(
     # Chains of neighbouring points share warm starts. Their length depends on the sweep
     # only, never on the worker count, so the same sweep gives the same files anywhere.
     chains = [list(range(k, min(k + CHAIN, len(specs)))) for k in range(0, len(specs), CHAIN)]
+    # Larger values usually mean larger portfolios and longer solves: start those first, so
+    # the short chains fill the gaps at the end instead of a long one running alone.
+    chains.reverse()
     n_workers = max(1, min(workers or default_workers(), len(chains)))
     with output_folder(out, force) as folder:
         outcomes, interrupted = run_all(specs, chains, workers=n_workers, on_event=on_event)
