@@ -341,14 +341,14 @@ def check(policy: Path, plan: Path, overrides: tuple[str, ...], hires: tuple[str
 class RunProgress:
     """A progress bar on stderr for commands that run several solves; shows what is running."""
 
-    def __init__(self, specs, what: str):
+    def __init__(self, what: str):
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-        self.labels = [s.label for s in specs]
+        self.labels: list[str] = []
         self.running: dict[int, str] = {}
         self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                                  TimeElapsedColumn(), console=err, transient=True, disable=not err.is_terminal)
-        self.task = self.progress.add_task(what, total=len(specs))
+        self.task = self.progress.add_task(what, total=None)
         self.what = what
 
     def __enter__(self) -> "RunProgress":
@@ -359,6 +359,10 @@ class RunProgress:
         self.progress.stop()
 
     def __call__(self, kind: str, payload) -> None:
+        if kind == "begin":  # the runs, known once the inputs are checked
+            self.labels = [spec.label for spec in payload]
+            self.progress.update(self.task, total=len(self.labels))
+            return
         if kind == "start":
             self.running[payload] = self.labels[payload]
         else:
@@ -402,21 +406,24 @@ def compare(policy: Path, scenarios: tuple[Path, ...], out_dir: Path, overrides:
       kamopt compare policies/default.yaml scenarios/*.yaml --out out/compare
     """
     from kamopt import api
-    from kamopt.whatif import plan_runs
 
-    specs, _ = plan_runs(policy, scenarios, overrides=overrides)  # fail on bad input before any work
-    with RunProgress(specs, "solving") as progress:
+    with RunProgress("solving") as progress:  # bad input fails inside, before any solve
         cmp = api.compare(policy, scenarios, out_dir, overrides=overrides,
                           solver=solver_kwargs(solver, time_limit, gap, threads), workers=jobs, force=force,
                           on_event=progress)
     print_comparison(cmp)
-    if cmp.interrupted:
-        err.print(escape(f"kamopt: interrupted; kept the {cmp.finished} of {len(cmp.specs)} runs that "
+    finish_runs(cmp, out_dir, "runs", f"comparison.csv, changes.csv, plan.xlsx, and a plan folder per run "
+                f"({', '.join(cmp.labels)})")
+
+
+def finish_runs(result, out_dir: Path, noun: str, written: str) -> None:
+    """Say what a several-solve command wrote (or kept, when interrupted) and exit with its code."""
+    if result.interrupted:
+        err.print(escape(f"kamopt: interrupted; kept the {result.finished} of {len(result.specs)} {noun} that "
                          f"finished in {out_dir}/"))
         sys.exit(130)
-    out.print(escape(f"written to {out_dir}/: comparison.csv, changes.csv, plan.xlsx, "
-                     f"and a plan folder per run ({', '.join(cmp.labels)})"))
-    sys.exit(cmp.exit_code)
+    out.print(escape(f"written to {out_dir}/: {written}"))
+    sys.exit(result.exit_code)
 
 
 @main.command(context_settings=CONTEXT)
@@ -451,22 +458,16 @@ def frontier(policy: Path, path: str, values_text: str, out_dir: Path, overrides
       kamopt frontier policies/default.yaml --vary portfolio.key_accounts.max --values 30:70:5 --out out/frontier
     """
     from kamopt import api
-    from kamopt.sweep import parse_values, plan_points
+    from kamopt.sweep import parse_values
 
     values = parse_values(values_text)
-    specs, base_value, _ = plan_points(policy, path, values, overrides=overrides)  # fail before any work
-    with RunProgress(specs, f"sweeping {path}") as progress:
+    with RunProgress(f"sweeping {path}") as progress:  # bad input fails inside, before any solve
         f = api.frontier(policy, path, values, out_dir, overrides=overrides,
                          solver=solver_kwargs(solver, time_limit, gap, threads), workers=jobs,
                          step_cost=step_cost, force=force, on_event=progress)
     print_frontier(f)
-    if f.interrupted:
-        err.print(escape(f"kamopt: interrupted; kept the {f.finished} of {len(f.specs)} points that "
-                         f"finished in {out_dir}/"))
-        sys.exit(130)
-    out.print(escape(f"written to {out_dir}/: frontier.csv, entries.csv, frontier.json, frontier.png, "
-                     "frontier.svg, plan.xlsx"))
-    sys.exit(f.exit_code)
+    finish_runs(f, out_dir, "points", "frontier.csv, entries.csv, frontier.json, frontier.png, frontier.svg, "
+                "plan.xlsx")
 
 
 def print_frontier(f) -> None:

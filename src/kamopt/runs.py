@@ -61,7 +61,7 @@ class Outcome:
     order: tuple[str, ...] = ()
     """Every account id in table order (to list accounts in a stable order)."""
     usage: list[tuple[str, str, float | None, float]] = field(default_factory=list)
-    """Capacity and limit rows: (constraint, family, limit, used)."""
+    """Capacity and limit rows: (family, resource, limit, used), e.g. ``("kam_hours", "Iberia", 3200, 2950)``."""
     sheets: list[Any] | None = None
     error: str | None = None
     """Located error text when the run failed before giving a plan."""
@@ -75,6 +75,33 @@ class Outcome:
     @property
     def has_plan(self) -> bool:
         return self.ok and self.summary["objective"] is not None
+
+    def used_pct(self, family: str, resource: str | None = None) -> float | None:
+        """Percent used of a family's capacity (all its rows, or one resource's)."""
+        used, limit = self.use(family, resource)
+        return 100.0 * used / limit if limit > 0 else None
+
+    def use(self, family: str, resource: str | None = None) -> tuple[float, float]:
+        """(used, limit) summed over a family's rows (or one resource's row)."""
+        used = limit = 0.0
+        for fam, res, lim, u in self.usage:
+            if fam == family and (resource is None or res == resource) and lim is not None:
+                used, limit = used + u, limit + lim
+        return used, limit
+
+
+def ids_over(outcomes: Sequence[Outcome | None]) -> tuple[list[str], list[str], list[str]]:
+    """Tier, pool and support function ids over every run with a plan, in order of first appearance."""
+    tiers: dict[str, None] = {}
+    pools: dict[str, None] = {}
+    support: dict[str, None] = {}
+    for o in outcomes:
+        if o is None or not o.has_plan:
+            continue
+        tiers.update(dict.fromkeys(o.summary["tiers"]))
+        pools.update(dict.fromkeys(o.summary["hires"]))
+        support.update(dict.fromkeys(res for fam, res, *_ in o.usage if fam == "support_hours"))
+    return list(tiers), list(pools), list(support)
 
 
 def default_workers() -> int:
@@ -103,7 +130,7 @@ def run_one(index: int, spec: RunSpec, warm: Any = None) -> tuple[Outcome, Any]:
         s = plan.screening
         tiers = plan.tier_of_row()
         portfolio = {s.data.ids[r]: (s.tier_ids[t], s.data.names[r]) for r, t in enumerate(tiers.tolist()) if t >= 0}
-        usage = [(u.name, u.family, u.limit, u.used) for u in plan.check.usage] if plan.check else []
+        usage = [(u.family, u.resource, u.limit, u.used) for u in plan.check.usage] if plan.check else []
         sheets = None
         if spec.want_sheets and plan.solution.assignment is not None:
             from kamopt.report.xlsx import plan_sheets
@@ -170,12 +197,14 @@ def run_all(
 
     ``chains`` group spec indices that run in order with warm starts (default: every
     spec alone). ``on_event(kind, payload)`` is called in this process with
-    ``("start", index)`` and ``("done", outcome)``, for progress displays.
+    ``("begin", specs)`` once, then ``("start", index)`` and ``("done", outcome)`` per run,
+    for progress displays.
     """
     chains = [list(c) for c in (chains if chains is not None else [[i] for i in range(len(specs))])]
     workers = max(1, min(workers or default_workers(), len(chains)))
     outcomes: list[Outcome | None] = [None] * len(specs)
     notify = on_event or (lambda kind, payload: None)
+    notify("begin", list(specs))
 
     def record(kind: str, payload: Any) -> None:
         if kind == "done":

@@ -32,7 +32,7 @@ from typing import Any, Callable, Sequence
 from kamopt.errors import Diagnostic, PolicyError
 from kamopt.policy.loader import load_policy
 from kamopt.report.writers import output_folder
-from kamopt.runs import Outcome, RunSpec, default_workers, run_all
+from kamopt.runs import Outcome, RunSpec, default_workers, ids_over, run_all
 
 MAX_POINTS = 200
 CHAIN = 5
@@ -208,23 +208,9 @@ def plan_points(policy: str | Path, path: str, values: Sequence[float], *, overr
 # --------------------------------------------------------------------------- tables
 
 
-def _used_pct(o: Outcome, family: str, resource: str | None = None) -> float | None:
-    used = limit = 0.0
-    for name, fam, lim, u in o.usage:
-        inside = name[name.index("[") + 1: -1] if "[" in name else name
-        if fam == family and (resource is None or inside == resource) and lim is not None:
-            used, limit = used + u, limit + lim
-    return 100.0 * used / limit if limit > 0 else None
-
-
 def frontier_table(f: Frontier) -> tuple[list[str], list[list[Any]]]:
     """One row per point: value, objective and its marginal change, cost, counts, utilisation."""
-    tiers: dict[str, None] = {}
-    support: dict[str, None] = {}
-    for o in f.outcomes:
-        if o is not None and o.has_plan:
-            tiers.update(dict.fromkeys(o.summary["tiers"]))
-            support.update(dict.fromkeys(n[n.index("[") + 1: -1] for n, fam, *_ in o.usage if fam == "support_hours"))
+    tiers, _, support = ids_over(f.outcomes)
     header = ["value", "status", "gap_pct", "objective", "marginal_value", "marginal_value_per_unit",
               "annual_cost", "marginal_cost", "key_accounts"] + [f"tier_{t}" for t in tiers]
     header += ["hires_total", "kam_hours_used_pct", "sponsor_slots_used_pct", "budget_used_pct"]
@@ -252,9 +238,9 @@ def frontier_table(f: Frontier) -> tuple[list[str], list[list[Any]]]:
             entered = left = None
         row = [v, s["status"], None if s["gap"] is None else 100.0 * s["gap"], obj, d_obj, per_unit, cost, d_cost,
                s["key_accounts"]] + [s["tiers"].get(t, 0) for t in tiers]
-        row += [sum(s["hires"].values()), _used_pct(o, "kam_hours"), _used_pct(o, "sponsor_slots"),
-                _used_pct(o, "budget")]
-        row += [_used_pct(o, "support_hours", sp) for sp in support]
+        row += [sum(s["hires"].values()), o.used_pct("kam_hours"), o.used_pct("sponsor_slots"),
+                o.used_pct("budget")]
+        row += [o.used_pct("support_hours", sp) for sp in support]
         row += [entered, left, rec, None]
         rows.append(row)
         prev = (v, o)

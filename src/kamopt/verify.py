@@ -59,6 +59,11 @@ class Usage:
     """``limit - used`` for upper limits, ``used - limit`` for lower ones (negative = broken)."""
     unit: str
 
+    @property
+    def resource(self) -> str:
+        """The id inside the name's brackets (``Iberia`` of ``kam_hours[Iberia]``), or ''."""
+        return self.name[self.name.index("[") + 1: -1] if "[" in self.name else ""
+
 
 @dataclass(frozen=True)
 class VerifyReport:

@@ -25,7 +25,7 @@ from typing import Any, Callable, Sequence
 from kamopt.errors import Diagnostic, PolicyError
 from kamopt.policy.loader import LoadedPolicy, load_policy
 from kamopt.report.writers import output_folder
-from kamopt.runs import Outcome, RunSpec, run_all
+from kamopt.runs import Outcome, RunSpec, ids_over, run_all
 
 BASE = "base"
 
@@ -121,44 +121,9 @@ def compare(
         for spec, o in zip(specs, outcomes):
             if o is None and spec.out is not None:  # stopped mid-write: keep no half plan
                 shutil.rmtree(spec.out, ignore_errors=True)
-        cmp = Comparison(specs, outcomes, interrupted, *_ids(outcomes), currency=base.policy.currency)
+        cmp = Comparison(specs, outcomes, interrupted, *ids_over(outcomes), currency=base.policy.currency)
         write_comparison(cmp, folder)
     return cmp
-
-
-def _ids(outcomes: Sequence[Outcome | None]) -> tuple[list[str], list[str], list[str]]:
-    """Tier, pool and support ids over every run, in order of first appearance."""
-    tiers: dict[str, None] = {}
-    pools: dict[str, None] = {}
-    support: dict[str, None] = {}
-    for o in outcomes:
-        if o is None or o.summary is None:
-            continue
-        tiers.update(dict.fromkeys(o.summary["tiers"]))
-        pools.update(dict.fromkeys(o.summary["hires"]))
-        support.update(dict.fromkeys(_inside(name) for name, family, *_ in o.usage if family == "support_hours"))
-    return list(tiers), list(pools), list(support)
-
-
-def _inside(name: str) -> str:
-    return name[name.index("[") + 1: -1] if "[" in name else name
-
-
-# --------------------------------------------------------------------------- tables
-
-
-def _utilisation(o: Outcome, family: str, resource: str | None = None) -> tuple[float, float]:
-    """(used, limit) summed over a family's rows (or one resource's row)."""
-    used = limit = 0.0
-    for name, fam, lim, u in o.usage:
-        if fam == family and (resource is None or _inside(name) == resource) and lim is not None:
-            used += u
-            limit += lim
-    return used, limit
-
-
-def _pct(used: float, limit: float) -> float | None:
-    return 100.0 * used / limit if limit > 0 else None
 
 
 def comparison_table(cmp: Comparison) -> tuple[list[str], list[list[Any]]]:
@@ -183,18 +148,17 @@ def comparison_table(cmp: Comparison) -> tuple[list[str], list[list[Any]]]:
         obj = s["objective"]
         base_obj = base.summary["objective"] if base is not None else None
         change = obj - base_obj if obj is not None and base_obj is not None else None
-        budget_used = _utilisation(o, "budget")
-        sponsors = _utilisation(o, "sponsor_slots")
+        sponsors = o.use("sponsor_slots")
         entered, left, moved = _moves(base, o) if base is not None and o.has_plan else ([], [], [])
         row = [spec.label, spec.policy, s["status"], o.exit_code,
                None if s["gap"] is None else 100.0 * s["gap"], obj, change,
                100.0 * change / abs(base_obj) if change is not None and base_obj else None,
-               s["annual_cost"], _pct(*budget_used), s["key_accounts"]]
+               s["annual_cost"], o.used_pct("budget"), s["key_accounts"]]
         row += [s["tiers"].get(t, 0) for t in cmp.tier_ids]
         row += [s["changes"]["promote"], s["changes"]["demote"], sum(s["hires"].values())]
         row += [s["hires"].get(p) for p in cmp.pool_ids]
-        row += [_pct(*_utilisation(o, "kam_hours")), sponsors[0], sponsors[1], _pct(*sponsors)]
-        row += [_pct(*_utilisation(o, "support_hours", f)) for f in cmp.support_ids]
+        row += [o.used_pct("kam_hours"), sponsors[0], sponsors[1], o.used_pct("sponsor_slots")]
+        row += [o.used_pct("support_hours", f) for f in cmp.support_ids]
         row += [len(entered), len(left), len(moved), s["verified"], None]
         rows.append(row)
     return header, rows

@@ -76,7 +76,7 @@ def resources_table(plan: Plan) -> tuple[list[str], list[list[Any]]]:
     a = plan.solution.assignment
     hires = {pool.id: int(a.hires[j]) for j, pool in enumerate(plan.problem.pools)} if a is not None else {}
     for u in plan.check.usage:
-        resource = u.name[u.name.index("[") + 1: -1] if "[" in u.name else ""
+        resource = u.resource
         # hires show on the pool's own rows: hire_limit[<pool>], and kam_hours/kam_span[<pool>]
         h = hires.get(resource, "") if u.family in ("hire_limit", "kam_hours", "kam_span") else ""
         binding = u.slack is not None and u.limit is not None and abs(u.slack) <= 1e-6 * max(1.0, abs(u.limit))
