@@ -8,7 +8,7 @@ The model maximises
 Columns (in this order): ``x[<account>,<tier>]`` (binary, one per option),
 ``hire[<pool>]`` (integer, pools with ``max_hire > 0``; the ``hire_limit`` rule is its bound),
 ``z[<account>,<tier>,<kam>]`` / ``w[<account>,<tier>]`` (binary, named KAMs only),
-``y[<class>,<sponsor>]`` (integer, aggregated sponsors), ``slack[<limit>]`` (soft limits)
+``y[<class>,<sponsor>]`` (continuous, aggregated sponsors), ``slack[<limit>]`` (soft limits)
 and, when asked for, ``elastic_up[<row>]`` / ``elastic_down[<row>]`` (diagnosis only).
 
 Row names follow the shared naming file (``one_tier[<account>]``, ``kam_hours[<pool>]``...).
@@ -268,13 +268,16 @@ def _sponsors(p: Problem, m: LinearModel, b: Built) -> None:
     """Sponsors, aggregated by class of allowed sponsors (symmetry-free).
 
     Accounts with an option at a sponsor-required tier are grouped by their set of allowed
-    sponsors ``c``. ``y[c,e]`` (integer) counts the class's accounts sponsored by ``e``.
+    sponsors ``c``. ``y[c,e]`` counts the class's accounts sponsored by ``e``.
 
     * ``sponsor_cover[c]``: ``sum_e y[c,e] = sum x[o]`` over the class's sponsored options
       (a class with no allowed sponsor forces those options to 0);
     * ``sponsor_slots[e]``: ``sum_c y[c,e] <= slots[e]``.
 
-    This is a transportation problem, so integer ``y`` always splits into one sponsor per account.
+    For integer ``x`` this is a transportation problem with integer supplies and slots, whose
+    polytope is integral: whenever a fractional ``y`` exists, an integer one does too, and
+    :func:`kamopt.model.optimise.decode` finds it (a max-flow). So ``y`` is continuous: the
+    solver never branches on it (the 5,000-account benchmark solves about 1.5x faster).
     """
     req = np.asarray(p.sponsor_required, dtype=bool)
     if req.size == 0 or not req.any():
@@ -304,7 +307,7 @@ def _sponsors(p: Problem, m: LinearModel, b: Built) -> None:
         name = "|".join(p.sponsors[e].id for e in allowed)
         y = m.add_columns(
             [f"y[{name},{p.sponsors[e].id}]" for e in allowed],
-            0.0, np.minimum(slots[allowed], members.size), True, 0.0,
+            0.0, np.minimum(slots[allowed], members.size), False, 0.0,
         )
         classes.append(SponsorClass(name, allowed, members, y))
     b.sponsor_classes = classes

@@ -17,6 +17,7 @@ from .build import Built, build_model, current_tiers
 from .problem import Problem
 from .solution import NEW_HIRE, Assignment, ObjectiveParts, Solution
 from .solvers import SolverOptions, run
+from .transport import integral_flow
 
 
 def chosen_options(problem: Problem, tier: np.ndarray) -> np.ndarray:
@@ -96,12 +97,19 @@ def decode(built: Built, x: np.ndarray) -> Assignment:
         names = [""] * p.n_accounts
         req = np.asarray(p.sponsor_required, dtype=bool)
         opt = chosen_options(p, tier)
-        for cls in built.sponsor_classes:
-            members = [a for a in cls.accounts.tolist() if tier[a] >= 0 and req.size and req[tier[a]]]
-            members.sort(key=lambda a: (-float(p.value[opt[a]]), a))
-            counts = np.rint(x[cls.y]).astype(np.int64)
-            queue = [e for e, c in zip(cls.sponsors.tolist(), counts.tolist()) for _ in range(max(c, 0))]
-            for a, e in zip(members, queue):
+        classes = built.sponsor_classes
+        members = []
+        for cls in classes:
+            m = [a for a in cls.accounts.tolist() if tier[a] >= 0 and req.size and req[tier[a]]]
+            m.sort(key=lambda a: (-float(p.value[opt[a]]), a))
+            members.append(m)
+        counts = integral_flow(  # y is continuous: split it into whole accounts per sponsor
+            [len(m) for m in members], [cls.sponsors.tolist() for cls in classes],
+            [int(s.slots) for s in p.sponsors], [x[cls.y] for cls in classes],
+        )
+        for cls, m, cnt in zip(classes, members, counts):
+            queue = [e for e, c in zip(cls.sponsors.tolist(), cnt) for _ in range(c)]
+            for a, e in zip(m, queue):
                 names[a] = p.sponsors[e].id
         sponsor = tuple(names)
     return Assignment(tier=tier, hires=hires, kam=kam, sponsor=sponsor)
