@@ -1,6 +1,8 @@
 """The floor: HiGHS alone on an MPS file, same gap and threads as kamopt.
 
-    python bench/bare_highs.py MODEL.mps GAP TIME_LIMIT
+    python bench/bare_highs.py MODEL.mps GAP TIME_LIMIT [THREADS]
+
+THREADS 0 (default) leaves HiGHS's default, as kamopt does.
 
 Prints one JSON line: read and solve seconds, status, objective.
 """
@@ -29,12 +31,14 @@ def quiet_highs() -> highspy.Highs:
         os.close(saved)
 
 
-def main(path: str, gap: str, time_limit: str) -> None:
+def main(path: str, gap: str, time_limit: str, threads: str = "0") -> None:
     h = quiet_highs()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("mip_rel_gap", float(gap))
     h.setOptionValue("random_seed", 0)
     h.setOptionValue("time_limit", float(time_limit))
+    if int(threads) > 0:
+        h.setOptionValue("threads", int(threads))
     t = time.perf_counter()
     h.readModel(path)
     read_s = time.perf_counter() - t
@@ -48,4 +52,4 @@ def main(path: str, gap: str, time_limit: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2], sys.argv[3])
+    main(*sys.argv[1:5])

@@ -11,6 +11,9 @@ in one run, interleaved, the process wall time of
 
 and reports the ratio frontier / one solve (issue 4's goal: at most 5 on the 5,000-account
 instance). Both use the same gap and time limit. Writes bench/frontier-results.md and .json.
+
+`bench/run.py` measures the same thing as part of the whole suite (and adds the frontier
+against single solves of its points); this script stays as the quick standalone check.
 """
 
 from __future__ import annotations
@@ -38,17 +41,24 @@ def wall(args: list[str]) -> float:
     return seconds
 
 
-def bench(work: Path, accounts: int, points: int, gap: float, time_limit: float) -> dict:
+def sweep_values(policy: Path, points: int) -> list[int]:
+    """``points`` values of ``portfolio.key_accounts.max``, evenly from the policy's minimum
+    to its maximum number of key accounts (fewer when they round to the same integer)."""
     import kamopt
+
+    limits = kamopt.load_policy(policy).policy.portfolio.key_accounts
+    lo, hi = int(limits.min or 1), int(limits.max)
+    return sorted({round(lo + k * (hi - lo) / max(1, points - 1)) for k in range(points)})
+
+
+def bench(work: Path, accounts: int, points: int, gap: float, time_limit: float) -> dict:
     from kamopt.generate import generate
 
     folder = work / f"solve-{accounts}"
     if not folder.exists():
         generate(accounts, 1, folder, named_kams=False)
     policy = folder / "policy.yaml"
-    limits = kamopt.load_policy(policy).policy.portfolio.key_accounts
-    lo, hi = int(limits.min or 1), int(limits.max)
-    values = sorted({round(lo + k * (hi - lo) / (points - 1)) for k in range(points)})
+    values = sweep_values(policy, points)
     solver = ["--gap", str(gap), "--time-limit", str(time_limit)]
     one = wall([KAMOPT, "solve", str(policy), "--out", str(work / f"one-{accounts}"), "--force", *solver])
     sweep = wall([KAMOPT, "frontier", str(policy), "--vary", "portfolio.key_accounts.max",

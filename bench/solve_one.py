@@ -1,10 +1,12 @@
 """One measured solve, in its own process (so peak memory is this run's alone).
 
-    python bench/solve_one.py POLICY OUT_DIR MPS_PATH GAP TIME_LIMIT
+    python bench/solve_one.py POLICY OUT_DIR MPS_PATH GAP TIME_LIMIT [SOLVER [THREADS]]
 
 Prints one JSON line: stage times, status, objective, greedy objective, peak RSS. Writes
-the plan to OUT_DIR (as `kamopt solve --gap GAP --time-limit TIME_LIMIT` does) and the
-model as MPS to MPS_PATH (untimed, after the solve) for the bare-solver comparison.
+the plan to OUT_DIR (as `kamopt solve --gap GAP --time-limit TIME_LIMIT [--solver SOLVER]
+[--threads THREADS]` does) and the model as MPS to MPS_PATH (untimed, after the solve)
+for the bare-solver comparison; MPS_PATH ``-`` writes no model. SOLVER: ``highs``
+(default) or ``cbc``; THREADS 0 (default) leaves the solver's default.
 """
 
 from __future__ import annotations
@@ -36,10 +38,12 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def main(policy: str, out_dir: str, mps_path: str, gap: str, time_limit: str) -> None:
+def main(policy: str, out_dir: str, mps_path: str, gap: str, time_limit: str, solver: str = "highs",
+         threads: str = "0") -> None:
     t_import = time.perf_counter() - T0
     t = time.perf_counter()
-    plan = kamopt.solve(kamopt.load_policy(policy), gap=float(gap), time_limit=float(time_limit))
+    plan = kamopt.solve(kamopt.load_policy(policy), gap=float(gap), time_limit=float(time_limit), solver=solver,
+                        threads=int(threads) if int(threads) > 0 else None)
     t_pipeline = time.perf_counter() - t
     t = time.perf_counter()
     with output_folder(out_dir, True) as folder:
@@ -47,12 +51,14 @@ def main(policy: str, out_dir: str, mps_path: str, gap: str, time_limit: str) ->
     t_write = time.perf_counter() - t
     end_to_end = time.perf_counter() - T0
     peak_mib = peak_rss_mib()
-    write_mps(build_model(plan.problem).model, mps_path)
+    if mps_path != "-":
+        write_mps(build_model(plan.problem).model, mps_path)
     sol = plan.solution
     print(json.dumps({
         "accounts": plan.screening.n,
         "candidates": plan.problem.n_accounts,
         "options": plan.problem.n_options,
+        "solver": sol.solver,
         "status": sol.status.value,
         "objective": sol.objective,
         "gap": sol.gap,
@@ -71,4 +77,4 @@ def main(policy: str, out_dir: str, mps_path: str, gap: str, time_limit: str) ->
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:6])
+    main(*sys.argv[1:8])
