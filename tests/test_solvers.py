@@ -119,3 +119,19 @@ def test_solving_prints_nothing(capfd):
     optimise(knapsack(5), SolverOptions("highs"))
     out, err = capfd.readouterr()
     assert "HiGHS" not in out and "HiGHS" not in err
+
+
+@pytest.mark.parametrize("accounts, seed, named_kams", [(150, 1, False), (150, 2, True), (400, 3, False)])
+def test_highs_and_cbc_agree_on_generated_instances(tmp_path, accounts, seed, named_kams):
+    """Both solvers, proving optimality (gap 0), find the same objective on realistic
+    instances with every feature the generator draws (hires, sponsors, quotas, soft limits)."""
+    import kamopt
+    from kamopt.generate import generate
+
+    generate(accounts, seed, tmp_path / "inst", named_kams=named_kams)
+    policy = kamopt.load_policy(tmp_path / "inst" / "policy.yaml")
+    plans = {name: kamopt.solve(policy, solver=name, gap=0.0, time_limit=120) for name in ("highs", "cbc")}
+    for name, plan in plans.items():
+        assert plan.status is Status.OPTIMAL, name
+        assert plan.check is not None and plan.check.ok, name
+    assert plans["highs"].solution.objective == pytest.approx(plans["cbc"].solution.objective, rel=1e-7)

@@ -388,3 +388,12 @@ def test_arbitrary_bytes_give_table_or_data_error(tmp_path, data):
         for column in table.columns:
             assert len(table.cells[column]) == len(table)
             table.numeric_share(column)
+
+
+def test_repeated_texts_share_one_string_object(tmp_path):
+    """A million-row table holds one object per distinct segment, region... not per cell."""
+    rows = "\n".join(f"A{i},{'Enterprise' if i % 2 else 'SMB'},{i}" for i in range(50))
+    t = read_table(write(tmp_path, "a.csv", f"id,segment,n\n{rows}\n"))
+    seg = t.texts("segment")
+    assert seg[1] == seg[3] == "Enterprise" and t.cells["segment"][1] is t.cells["segment"][3]
+    assert t.numbers("n").tolist() == list(range(50))

@@ -67,3 +67,22 @@ def test_existing_results_need_force_but_an_empty_folder_does_not(tmp_path):
     with output_folder(out, force=True) as folder:
         folder.text("b.txt", "replaced")
     assert [p.name for p in out.iterdir()] == ["b.txt"]
+
+
+def test_results_get_the_usual_permissions_not_owner_only(tmp_path):
+    """Temporary files and folders are owner-only; the results must not stay that way."""
+    import os
+    import stat
+
+    from kamopt.report.writers import output_folder, write_text_atomic
+
+    mask = os.umask(0o022)
+    try:
+        with output_folder(tmp_path / "out") as folder:
+            folder.text("a.txt", "x")
+        write_text_atomic(tmp_path / "one.html", "x")
+    finally:
+        os.umask(mask)
+    assert stat.S_IMODE((tmp_path / "out").stat().st_mode) == 0o755
+    assert stat.S_IMODE((tmp_path / "out" / "a.txt").stat().st_mode) == 0o644
+    assert stat.S_IMODE((tmp_path / "one.html").stat().st_mode) == 0o644

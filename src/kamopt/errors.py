@@ -148,6 +148,12 @@ class SolverError(KamoptError):
     exit_code = EXIT_SOLVER_ERROR
 
 
+class SolverUnavailable(SolverError):
+    """The chosen solver is not installed here: a choice the user can change (exit 2)."""
+
+    exit_code = EXIT_INVALID_INPUT
+
+
 def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
     """``did you mean 'x'?`` for the closest choice, or ``None`` when nothing is close."""
     close = difflib.get_close_matches(str(word), sorted(set(map(str, choices))), n=1, cutoff=0.6)

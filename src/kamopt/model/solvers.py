@@ -21,7 +21,7 @@ from typing import Literal
 
 import numpy as np
 
-from ..errors import SolverError
+from ..errors import SolverError, SolverUnavailable
 from .linear import LinearModel
 from .solution import Status
 
@@ -81,16 +81,18 @@ def available_solvers() -> list[str]:
     return found
 
 
-def _require(name: str) -> None:
+def require_solver(name: str) -> None:
+    """Raise :class:`SolverUnavailable` (exit 2) unless ``name`` can run here."""
     avail = available_solvers()
     if name not in avail:
         shown = ", ".join(avail) if avail else "none"
-        raise SolverError(f"solver '{name}' is not available (available: {shown})")
+        raise SolverUnavailable(f"solver '{name}' is not available (available: {shown})")
+
 
 
 def run(model: LinearModel, options: SolverOptions = SolverOptions(), *, start: np.ndarray | None = None) -> RawResult:
     """Solve ``model`` (maximise). ``start`` (a full column vector) is a MIP start for HiGHS."""
-    _require(options.name)
+    require_solver(options.name)
     model.freeze()
     if model.n_cols == 0:
         return _trivial(model, options.name)
@@ -266,7 +268,7 @@ def solve_lp_relaxation(model: LinearModel) -> tuple[np.ndarray | None, np.ndarr
     Duals are HiGHS's, for the maximisation as stated. Returns ``(None, None)`` when the
     relaxation has no optimal solution (e.g. it is infeasible).
     """
-    _require("highs")
+    require_solver("highs")
     import highspy
 
     model.freeze()
@@ -283,7 +285,7 @@ def solve_lp_relaxation(model: LinearModel) -> tuple[np.ndarray | None, np.ndarr
 
 def write_mps(model: LinearModel, path: str) -> None:
     """Write the model as (free) MPS through HiGHS; names have blanks replaced by ``_``."""
-    _require("highs")
+    require_solver("highs")
     model.freeze()
     h = _new_highs(SolverOptions())
     h.passModel(_highs_lp(model, names=True))

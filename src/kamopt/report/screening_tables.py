@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterator
 
-from kamopt.report.writers import OutputFolder
+import numpy as np
+
+from kamopt.report.writers import OutputFolder, bool_texts, number_texts, safe_text
 from kamopt.screening import Screening
 
 
@@ -13,8 +15,16 @@ def failed_rules(s: Screening, row: int) -> list[str]:
     return [rid for j, rid in enumerate(s.rule_ids) if not s.rule_pass[row, j]]
 
 
-def screening_table(s: Screening) -> tuple[list[str], list[list[Any]]]:
-    """Every account: rules, score and its parts, pool, and per tier admission, value and needs."""
+CHUNK = 20_000
+"""Rows formatted at a time: big tables stream to disk in bounded memory."""
+
+
+def screening_table(s: Screening) -> tuple[list[str], Iterator[list[str]]]:
+    """Every account: rules, score and its parts, pool, and per tier admission, value and needs.
+
+    The rows are final text (write them with ``formatted=True``), produced column-wise in
+    chunks of :data:`CHUNK` accounts, so a million-account screening streams to disk.
+    """
     header = ["account_id", "name", "eligible", "failed_rules", "candidate", "reason", "notes",
               "score"]
     header += [f"score_{c}" for c in s.criterion_ids]
@@ -23,23 +33,34 @@ def screening_table(s: Screening) -> tuple[list[str], list[list[Any]]]:
         header += [f"{t}_admitted", f"{t}_value", f"{t}_cost", f"{t}_kam_hours"]
         header += [f"{t}_{fn}_hours" for fn in s.support_ids]
     header += [f"sponsor_ok_{sp}" for sp in s.sponsor_ids]
-    rows = []
-    candidate = s.candidate
-    for r in range(s.n):
-        row: list[Any] = [
-            s.data.ids[r], s.data.names[r], bool(s.eligible[r]), " ".join(failed_rules(s, r)),
-            bool(candidate[r]), s.reasons[r], s.notes[r], round(float(s.score[r]), 4),
+    return header, _screening_rows(s)
+
+
+def _round4(values: np.ndarray) -> list[float]:
+    return [round(v, 4) for v in values.tolist()]  # as the summary rounds, before 2-decimal text
+
+
+def _screening_rows(s: Screening) -> Iterator[list[str]]:
+    pools = [safe_text(p) for p in s.pool_ids] + [""]  # index -1 -> ""
+    tiers = [safe_text(t) for t in s.tier_ids] + [""]
+    for lo in range(0, s.n, CHUNK):
+        r = slice(lo, min(lo + CHUNK, s.n))
+        columns = [
+            [safe_text(x) for x in s.data.ids[r]], [safe_text(x) for x in s.data.names[r]],
+            bool_texts(s.eligible[r]),
+            [safe_text(" ".join(failed_rules(s, i))) for i in range(r.start, r.stop)],
+            bool_texts(s.candidate[r]), [safe_text(x) for x in s.reasons[r]],
+            [safe_text(x) for x in s.notes[r]], number_texts(_round4(s.score[r])),
         ]
-        row += [round(float(x), 4) for x in s.criterion_scores[r]]
-        row += [s.pool_ids[s.pool[r]] if s.pool[r] >= 0 else "",
-                s.tier_ids[s.current_tier[r]] if s.current_tier[r] >= 0 else ""]
+        columns += [number_texts(_round4(s.criterion_scores[r, j]))
+                    for j in range(len(s.criterion_ids))]
+        columns += [[pools[p] for p in s.pool[r].tolist()], [tiers[t] for t in s.current_tier[r].tolist()]]
         for k in range(len(s.tier_ids)):
-            row += [bool(s.admitted[r, k]), float(s.value[r, k]), float(s.cost[r, k]),
-                    float(s.kam_hours[r, k])]
-            row += [float(s.support[f, r, k]) for f in range(len(s.support_ids))]
-        row += [bool(x) for x in s.sponsor_ok[r]]
-        rows.append(row)
-    return header, rows
+            columns += [bool_texts(s.admitted[r, k]), number_texts(s.value[r, k]),
+                        number_texts(s.cost[r, k]), number_texts(s.kam_hours[r, k])]
+            columns += [number_texts(s.support[f, r, k]) for f in range(len(s.support_ids))]
+        columns += [bool_texts(s.sponsor_ok[r, j]) for j in range(len(s.sponsor_ids))]
+        yield from map(list, zip(*columns))
 
 
 def excluded_table(s: Screening) -> tuple[list[str], list[list[Any]]]:
@@ -75,7 +96,7 @@ def screening_summary(s: Screening) -> dict[str, Any]:
 
 def write_screening(s: Screening, folder: OutputFolder) -> None:
     """``screening.csv``, ``excluded.csv`` and ``screening.json`` into an output folder."""
-    folder.csv("screening.csv", *screening_table(s))
+    folder.csv("screening.csv", *screening_table(s), formatted=True)
     folder.csv("excluded.csv", *excluded_table(s))
     summary = {
         "policy": s.loaded.policy.name,

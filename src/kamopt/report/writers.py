@@ -22,6 +22,8 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
+import numpy as np
+
 from kamopt.errors import Diagnostic, OutputError
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -55,11 +57,36 @@ def fmt(value: Any, decimals: int = 2) -> str:
 def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]], decimals: int = 2) -> str:
     """CSV text with kamopt's formatting rules."""
     buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
+    write_csv(buf, header, rows, decimals)
+    return buf.getvalue()
+
+
+def write_csv(fh, header: Sequence[str], rows: Iterable[Sequence[Any]], decimals: int = 2,
+              formatted: bool = False) -> None:
+    """Stream CSV lines to ``fh`` with kamopt's formatting rules (one row in memory at a time).
+
+    ``formatted``: the cells are final text already (see :func:`number_texts`, and
+    :func:`safe_text` on every text cell), written as they are.
+    """
+    writer = csv.writer(fh, lineterminator="\n")
     writer.writerow([safe_text(h) for h in header])
+    if formatted:
+        writer.writerows(rows)
+        return
     for row in rows:
         writer.writerow([c if isinstance(c, str) and c == "" else fmt(c, decimals) for c in row])
-    return buf.getvalue()
+
+
+def number_texts(values: Any, decimals: int = 2) -> list[str]:
+    """:func:`fmt` of every float in an array, vectorised (same text, ~10x faster)."""
+    out = [f"{v:.{decimals}f}" for v in np.asarray(values, dtype=float).tolist()]
+    negative_zero = f"-{0:.{decimals}f}"
+    return ["" if t in ("nan", "inf", "-inf") else t[1:] if t == negative_zero else t for t in out]
+
+
+def bool_texts(values: Any) -> list[str]:
+    """:func:`fmt` of every boolean in an array."""
+    return ["true" if v else "false" for v in np.asarray(values, dtype=bool).tolist()]
 
 
 def json_text(obj: Any) -> str:
@@ -83,6 +110,18 @@ def clean_floats(obj: Any, decimals: int = 6) -> Any:
     return obj
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _usual_mode(path: str | Path, folder: bool) -> None:
+    """mkstemp/mkdtemp make owner-only entries; results get the mode a plain write would."""
+    with contextlib.suppress(OSError):
+        os.chmod(path, (0o777 if folder else 0o666) & ~_umask())
+
+
 def write_text_atomic(path: Path, text: str) -> None:
     """Write one file atomically: a temporary file in the same folder, then rename."""
     path = Path(path)
@@ -95,6 +134,7 @@ def write_text_atomic(path: Path, text: str) -> None:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
+        _usual_mode(tmp, folder=False)
         os.replace(tmp, path)
     except OSError as err:
         with contextlib.suppress(OSError):
@@ -129,10 +169,16 @@ def check_output_dir(out: Path, force: bool) -> None:
 
 
 class OutputFolder:
-    """Files being written into a temporary folder that becomes ``out`` on commit."""
+    """Files being written into a temporary folder that becomes ``out`` on commit.
 
-    def __init__(self, tmp: Path):
+    Errors name the file where it will be (``out/<name>``), not the temporary folder."""
+
+    def __init__(self, tmp: Path, out: Path | None = None):
         self.path = tmp
+        self.out = Path(out) if out is not None else tmp
+
+    def _failed(self, name: str, err: OSError) -> OutputError:
+        return OutputError(Diagnostic(f"cannot write the file: {err.strerror}", file=str(self.out / name)))
 
     def text(self, name: str, text: str) -> Path:
         target = self.path / name
@@ -140,11 +186,19 @@ class OutputFolder:
             with open(target, "w", encoding="utf-8", newline="") as fh:
                 fh.write(text)
         except OSError as err:
-            raise OutputError(Diagnostic(f"cannot write the file: {err.strerror}", file=name)) from None
+            raise self._failed(name, err) from None
         return target
 
-    def csv(self, name: str, header: Sequence[str], rows: Iterable[Sequence[Any]], decimals: int = 2) -> Path:
-        return self.text(name, csv_text(header, rows, decimals))
+    def csv(self, name: str, header: Sequence[str], rows: Iterable[Sequence[Any]], decimals: int = 2,
+            formatted: bool = False) -> Path:
+        """A CSV file, streamed row by row (see :func:`write_csv`)."""
+        target = self.path / name
+        try:
+            with open(target, "w", encoding="utf-8", newline="") as fh:
+                write_csv(fh, header, rows, decimals, formatted)
+        except OSError as err:
+            raise self._failed(name, err) from None
+        return target
 
     def json(self, name: str, obj: Any) -> Path:
         return self.text(name, json_text(clean_floats(obj)))
@@ -152,9 +206,10 @@ class OutputFolder:
     def binary(self, name: str, data: bytes) -> Path:
         target = self.path / name
         try:
-            target.write_bytes(data)
+            with open(target, "wb") as fh:
+                fh.write(data)
         except OSError as err:
-            raise OutputError(Diagnostic(f"cannot write the file: {err.strerror}", file=name)) from None
+            raise self._failed(name, err) from None
         return target
 
 
@@ -172,10 +227,11 @@ def output_folder(out: Path, force: bool = False) -> Iterator[OutputFolder]:
     parent = out.resolve().parent
     try:
         tmp = Path(tempfile.mkdtemp(dir=parent, prefix=f".{out.name}.", suffix=".tmp"))
+        _usual_mode(tmp, folder=True)
     except OSError as err:
         raise OutputError(Diagnostic(f"cannot write here: {err.strerror}", file=str(parent))) from None
     try:
-        yield OutputFolder(tmp)
+        yield OutputFolder(tmp, out)
         _fsync_dir(tmp)
         old = None
         if out.exists():
