@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -135,3 +136,26 @@ def test_highs_and_cbc_agree_on_generated_instances(tmp_path, accounts, seed, na
         assert plan.status is Status.OPTIMAL, name
         assert plan.check is not None and plan.check.ok, name
     assert plans["highs"].solution.objective == pytest.approx(plans["cbc"].solution.objective, rel=1e-7)
+
+
+def test_a_model_that_crashed_highs_restarts_solves(tmp_path):
+    """HiGHS 1.16 aborted the process (free(): invalid pointer) in a MIP restart on the
+    sample with A-0006 forced in at silver; kamopt turns restarts off. Run in a child
+    process: a regression would kill it, not the test run."""
+    import shutil
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    folder = tmp_path / "sample"
+    shutil.copytree(root / "src" / "kamopt" / "sample", folder)
+    policy = folder / "policy.yaml"
+    text = policy.read_text(encoding="utf-8")
+    anchor = "    - account: A-0013"
+    assert anchor in text
+    policy.write_text(text.replace(anchor, "    - {account: A-0006, action: include, tier: silver, reason: test}\n"
+                                           + anchor, 1), encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "kamopt.cli", "solve", str(policy), "--out", str(tmp_path / "p")],
+                          capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert '"status": "optimal"' in (tmp_path / "p" / "summary.json").read_text(encoding="utf-8")
