@@ -1,6 +1,7 @@
 # Two commands on a fresh machine:
 #   make demo   -- create .venv, install kamopt, solve the bundled sample policy into out/demo
-#   make test   -- create .venv, install kamopt with test extras, run the whole test suite
+#   make test   -- create .venv, install kamopt with test extras (and Chromium, for the report's
+#                  browser tests, with apt-get when missing), run the whole test suite
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -16,7 +17,9 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/kamopt solve policies/default.yaml --out out/demo --force
 
+# The report's browser tests drive headless Chromium (Debian's chromium package).
 test: $(STAMP)
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)

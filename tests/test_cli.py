@@ -68,8 +68,8 @@ def test_solve_writes_the_plan_and_exits_0(mini, tmp_path):
     assert r.exit_code == 0, r.output
     out = tmp_path / "p"
     assert sorted(p.name for p in out.iterdir()) == [
-        "excluded.csv", "hiring.csv", "plan.xlsx", "portfolio.csv", "resources.csv", "sponsorship.csv",
-        "summary.json", "support.csv", "violations.csv"]
+        "excluded.csv", "explanations.csv", "hiring.csv", "plan.xlsx", "portfolio.csv", "resources.csv",
+        "sponsorship.csv", "summary.json", "support.csv", "violations.csv"]
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     for key in ("status", "objective", "bound", "gap", "solver", "solve_seconds", "greedy_objective",
                 "policy_sha256", "data_sha256", "kamopt_version"):

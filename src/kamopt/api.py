@@ -49,18 +49,65 @@ def solve(
     time_limit: float | None = None,
     gap: float | None = None,
     threads: int | None = None,
+    marginal_values: bool | None = None,
+    workers: int | None = None,
 ):
     """Choose and staff the key-account portfolio. Returns a :class:`kamopt.plan.Plan`.
 
     The plan carries the solution with its honest status (``plan.status``), the
     independent verifier's report (``plan.check``), the greedy baseline, and, when the
     policy cannot be met, a diagnosis (``plan.diagnosis``). Solver settings default to
-    the policy's ``solver`` section.
+    the policy's ``solver`` section. ``plan.marginal`` holds the marginal value of every
+    capacity and portfolio limit: LP estimates always, exact re-solved values with
+    ``marginal_values=True`` (in ``workers`` processes; None: the policy's
+    ``analysis.marginal_values.exact``).
     """
     from kamopt.plan import solve as _solve
 
     return _solve(as_policy(policy), data, method=method, solver=solver,
-                  time_limit=time_limit, gap=gap, threads=threads)
+                  time_limit=time_limit, gap=gap, threads=threads,
+                  marginal_values=marginal_values, workers=workers)
+
+
+def marginal_values(plan, *, workers: int | None = None, on_event=None):
+    """Exact marginal values of a solved plan: the MILP re-solved once per capacity (KAM pool
+    FTE, sponsor slots, support hours, budget) and per binding portfolio limit, each moved
+    one step (``analysis.marginal_values.steps``), in ``workers`` processes (default: one
+    per core). Returns the :class:`kamopt.marginal.MarginalValue` list, also stored on the
+    plan (``plan.marginal``) so ``write_plan`` puts it into resources.csv and summary.json.
+    """
+    from kamopt.marginal import marginal_values as _marginal_values
+
+    return _marginal_values(plan, workers=workers, on_event=on_event)
+
+
+def solve_alternatives(policy: PolicyLike, within: float | str = 0.01, count: int = 3, out: str | Path | None = None, *,
+                 distance: str = "decisions", overrides: Sequence[str] = (), solver: dict | None = None,
+                 force: bool = False, on_found=None):
+    """Near-optimal alternatives: solve the policy, then find up to ``count`` portfolios whose
+    objective is within ``within`` of the optimum (a share, ``0.01``, or text, ``"1%"``) and
+    that differ from it and from each other as much as possible (``distance``: ``decisions``
+    counts an account whose tier or membership differs, ``accounts`` membership only).
+
+    Each alternative is checked by the independent verifier. With ``out``, writes the
+    optimum's and each alternative's plan folder (``optimum``, ``alt-1``...),
+    ``alternatives.csv`` and ``alternatives.json``. Returns a
+    :class:`kamopt.alternatives.Alternatives` (``.found``: the optimum first;
+    ``.stop_reason`` when fewer than ``count`` exist within the bound).
+    """
+    from kamopt.alternatives import find_alternatives, parse_within, write_alternatives
+    from kamopt.plan import solve as _solve
+    from kamopt.report.writers import check_output_dir
+
+    share = parse_within(within)
+    if out is not None:
+        check_output_dir(Path(out), force)  # fail before the work, not after it
+    loaded = as_policy(policy, overrides)
+    optimum = _solve(loaded, marginal_values=False, **(solver or {}))
+    result = find_alternatives(optimum, within=share, count=count, distance=distance, on_found=on_found)
+    if out is not None:
+        write_alternatives(result, out, force=force)
+    return result
 
 
 def check(policy: PolicyLike, plan: str | Path, *, hires: dict[str, int] | None = None,
@@ -73,6 +120,31 @@ def check(policy: PolicyLike, plan: str | Path, *, hires: dict[str, int] | None 
     from kamopt.plan import check as _check
 
     return _check(as_policy(policy), Path(plan), hires=hires, with_optimum=with_optimum)
+
+
+def explain_account(policy: PolicyLike, plan, account_id: str, *, exact: bool = True,
+            tiers: Sequence[str] | None = None, gap: float | None = None, time_limit: float | None = None):
+    """Why one account is in or out of a plan, and what it would take to change that.
+
+    ``plan`` is a folder written by ``kamopt solve`` (read back as :func:`check` does), a
+    hand-made plan CSV, or a :class:`kamopt.plan.Plan` (``policy`` is then ignored).
+    Returns a :class:`kamopt.explain.Explanation` (data; ``kamopt.explain.explanation_lines``
+    gives it in words): rules passed and failed, score and each criterion's part, value
+    and needs per tier, the decision, the constraints that block a higher tier, the entry
+    threshold per tier and, for an account that is in, the value lost if forced out.
+    ``exact`` re-solves the MILP (relative gap ``gap``, default 1e-6 or the policy's if
+    smaller, the policy's on models over 5,000 account-tier options; ``time_limit`` per
+    solve, default the policy's capped at 30 s); ``exact=False`` gives the LP estimates of
+    ``explanations.csv`` instead. An unknown ``account_id`` raises
+    :class:`kamopt.KamoptError` with a did-you-mean.
+    """
+    from kamopt.explain import explain_account as _explain
+    from kamopt.plan import Plan
+    from kamopt.plan import check as _check
+
+    if not isinstance(plan, Plan):
+        plan, _ = _check(as_policy(policy), Path(plan))
+    return _explain(plan, account_id, exact=exact, tiers=tiers, gap=gap, time_limit=time_limit)
 
 
 def write_plan(plan, out: str | Path, *, force: bool = False) -> Path:
@@ -127,5 +199,24 @@ def frontier(policy: str | Path, path: str, values: Sequence[float], out: str | 
                      step_cost=step_cost, force=force, on_event=on_event)
 
 
-__all__ = ["AccountData", "LoadedPolicy", "Screening", "as_policy", "check", "compare", "frontier", "load_data",
-           "load_policy", "screen", "solve", "write_plan", "write_screening"]
+def write_report(plan_dir: str | Path, out: str | Path, *, compare: str | Path | None = None,
+           frontier: str | Path | None = None, force: bool = False) -> Path:
+    """Write the executive report: one self-contained HTML page, built from files alone.
+
+    ``plan_dir`` is a folder written by ``kamopt solve`` (or by ``kamopt compare``: its
+    base plan is reported, and the folder is the comparison unless ``compare`` names
+    another). ``compare`` and ``frontier`` add the scenario table and the frontier chart
+    from folders written by ``kamopt compare`` and ``kamopt frontier``. The page needs no
+    network; the same folders give the same bytes. ``out`` (a file) is written atomically
+    and replaced only with ``force``. Returns ``out``.
+    """
+    from kamopt.report.html import write_report
+
+    return write_report(plan_dir, out, compare=compare, frontier=frontier, force=force)
+
+
+__all__ = ["AccountData", "LoadedPolicy", "Screening", "as_policy", "check", "compare", "explain_account",
+           "frontier", "marginal_values",
+           "load_data",
+           "load_policy", "screen", "solve", "solve_alternatives", "write_plan", "write_report",
+           "write_screening"]

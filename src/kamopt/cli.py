@@ -246,6 +246,20 @@ def print_plan(plan, title: str) -> None:
         out.print("[bold red]The policy cannot be met.[/] What conflicts, and the smallest relaxations:")
         for line in plan.diagnosis:
             out.print(f"  - {line}", markup=False)
+    print_marginal_values(plan)
+
+
+def print_marginal_values(plan, top: int = 5) -> None:
+    """The most valuable capacities and limits: what one more step of each is worth."""
+    from kamopt.marginal import top_lines
+
+    lines = top_lines(plan, top)
+    if lines:
+        exact = any(mv.marginal_value is not None for mv in plan.marginal)
+        how = "re-solved" if exact else "LP estimates; --marginal-values re-solves"
+        out.print(escape(f"Marginal values, one more step of each ({how}; all in resources.csv):"))
+        for line in lines:
+            out.print(f"  {escape(line)}", highlight=False)
 
 
 def plan_exit_code(plan) -> int:
@@ -259,15 +273,21 @@ def plan_exit_code(plan) -> int:
 @with_solver_options
 @click.option("--method", type=click.Choice(["optimal", "greedy"]), default="optimal", show_default=True,
               help="optimal: solve the MILP; greedy: the spreadsheet baseline (rank by score, fill).")
+@click.option("--marginal-values/--no-marginal-values", "marginal_values", default=None,
+              help="Also re-solve once per capacity and binding portfolio limit, moved one step, for exact "
+                   "marginal values (default: the policy's analysis.marginal_values.exact). LP estimates are "
+                   "always computed.")
+@click.option("--jobs", type=click.IntRange(min=1), default=None,
+              help="Worker processes for --marginal-values (default: one per core).")
 @force_option
 @common
 def solve(policy: Path, out_dir: Path, overrides: tuple[str, ...], solver: str | None,
           time_limit: float | None, gap: float | None, threads: int | None, method: str,
-          force: bool) -> None:
+          marginal_values: bool | None, jobs: int | None, force: bool) -> None:
     """Choose the key-account portfolio and staff it; verify the plan independently.
 
     Writes portfolio.csv (every account: decision, change, score, value, KAM, sponsor),
-    resources.csv (every capacity: limit, used, slack, hires), excluded.csv,
+    resources.csv (every capacity: limit, used, slack, hires, marginal value), excluded.csv,
     violations.csv and summary.json. When the policy cannot be met, writes summary.json
     and diagnosis.txt naming the conflicting limits and the smallest relaxations.
 
@@ -279,13 +299,19 @@ def solve(policy: Path, out_dir: Path, overrides: tuple[str, ...], solver: str |
     Example:
       kamopt solve policies/default.yaml --out out/plan
       kamopt solve policies/default.yaml --out out/plan --force --set portfolio.key_accounts.max=40
+      kamopt solve policies/default.yaml --out out/plan --force --marginal-values --jobs 2
     """
     from kamopt import api
     from kamopt.report.writers import check_output_dir
 
     check_output_dir(out_dir, force)  # fail before the work, not after it
     loaded = api.load_policy(policy, overrides)
-    plan = api.solve(loaded, method=method, solver=solver, time_limit=time_limit, gap=gap, threads=threads)
+    plan = api.solve(loaded, method=method, solver=solver, time_limit=time_limit, gap=gap, threads=threads,
+                     marginal_values=False)
+    exact = loaded.policy.analysis.marginal_values.exact if marginal_values is None else marginal_values
+    if exact and method == "optimal" and plan.solution.assignment is not None:
+        with RunProgress("marginal values") as progress:
+            api.marginal_values(plan, workers=jobs, on_event=progress)
     print_changes(loaded, plan.screening.data.adjustments)
     api.write_plan(plan, out_dir, force=force)
     print_plan(plan, f"Plan — {loaded.name}")
@@ -336,6 +362,56 @@ def check(policy: Path, plan: Path, overrides: tuple[str, ...], hires: tuple[str
         out.print(f"optimum: {_money(best.solution.objective, cur)}; this plan: "
                   f"{_money(checked.solution.objective, cur)} ({_money(diff, cur)})")
     sys.exit(plan_exit_code(checked))
+
+
+@main.command(context_settings=CONTEXT)
+@policy_arg
+@click.argument("plan", type=click.Path(exists=True, path_type=Path), metavar="PLAN")
+@click.argument("account_id", metavar="ACCOUNT_ID")
+@set_option
+@click.option("--tier", "tiers", multiple=True, metavar="TIER",
+              help="Give the entry threshold for this tier only (repeatable; default: every higher tier it "
+                   "qualifies for).")
+@click.option("--estimate", is_flag=True,
+              help="Skip the exact re-solves; give the LP estimates of explanations.csv.")
+@click.option("--gap", type=click.FloatRange(0, 1), default=None,
+              help="Relative gap of the exact re-solves (default: 1e-6, or the policy's if smaller; the "
+                   "policy's on models over 5,000 account-tier options).")
+@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None, metavar="SECONDS",
+              help="Time limit per re-solve (default: the policy's, at most 30 s).")
+@click.option("--json", "as_json", is_flag=True, help="Print the explanation as JSON data.")
+@common
+def explain(policy: Path, plan: Path, account_id: str, overrides: tuple[str, ...], tiers: tuple[str, ...],
+            estimate: bool, gap: float | None, time_limit: float | None, as_json: bool) -> None:
+    """Explain why one account is in or out of a plan, and what it would take to change that.
+
+    PLAN is a folder written by `kamopt solve` (or a plan CSV, as for `kamopt check`).
+    Tells the eligibility rules the account passes and fails, its score and each
+    criterion's part, its value and needs per tier, the decision, the constraints that
+    block a higher tier (by name, with what is missing), the expected value it would need
+    to enter each tier (the entry threshold, from exact re-solves of the MILP) and, for an
+    account that is in, the value the plan would lose if it were forced out.
+
+    \b
+    Example:
+      kamopt explain policies/default.yaml out/plan A-0042
+      kamopt explain policies/default.yaml out/plan A-0042 --tier bronze --json
+    """
+    from kamopt import api
+    from kamopt.explain import explanation_lines
+    from kamopt.report.writers import clean_floats, json_text
+
+    loaded = api.load_policy(policy, overrides)
+    e = api.explain_account(loaded, plan, account_id, exact=not estimate, tiers=tiers or None, gap=gap,
+                    time_limit=time_limit)
+    if as_json:
+        data = e.to_dict()
+        data["overrides"] = list(loaded.overrides)
+        click.echo(json_text(clean_floats(data)), nl=False)
+        return
+    print_changes(loaded)
+    for line in explanation_lines(e):
+        out.print(line, markup=False)
 
 
 class RunProgress:
@@ -470,6 +546,37 @@ def frontier(policy: Path, path: str, values_text: str, out_dir: Path, overrides
                 "plan.xlsx")
 
 
+@main.command(context_settings=CONTEXT)
+@click.argument("plan", type=click.Path(path_type=Path), metavar="PLAN")
+@click.option("--out", "out_file", required=True, type=click.Path(path_type=Path), metavar="FILE",
+              help="The report file to write, e.g. report.html (written atomically).")
+@click.option("--compare", "compare_dir", type=click.Path(path_type=Path), default=None, metavar="DIR",
+              help="A folder written by `kamopt compare`: adds the scenario table.")
+@click.option("--frontier", "frontier_dir", type=click.Path(path_type=Path), default=None, metavar="DIR",
+              help="A folder written by `kamopt frontier`: adds the frontier chart and table.")
+@click.option("--force", is_flag=True, help="Replace an existing report file.")
+@common
+def report(plan: Path, out_file: Path, compare_dir: Path | None, frontier_dir: Path | None, force: bool) -> None:
+    """Write the executive report: one self-contained HTML page for the leadership team.
+
+    PLAN is a folder written by `kamopt solve` (or by `kamopt compare`: its base plan is
+    reported and the comparison shown). The page shows the status and gap, the headline
+    (value, cost, key accounts per tier, hires), tier mix, utilisation and marginal
+    values, the sponsorship plan, changes from today's portfolio, the sortable portfolio,
+    excluded accounts with reasons, and the fingerprints. It loads nothing from the
+    network, prints well, and the same folders give the same bytes.
+
+    \b
+    Example:
+      kamopt report out/plan --out out/report.html
+      kamopt report out/compare --frontier out/frontier --out out/report.html --force
+    """
+    from kamopt import api
+
+    written = api.write_report(plan, out_file, compare=compare_dir, frontier=frontier_dir, force=force)
+    out.print(escape(f"report written to {written}"))
+
+
 def print_frontier(f) -> None:
     from kamopt.sweep import entries_table, frontier_table, show_value
 
@@ -556,6 +663,101 @@ def _cell(value, name: str) -> str:
             return f"{value:,.1f} %"
         return f"{value:,.0f}"
     return str(value)
+
+
+@main.command(context_settings=CONTEXT)
+@policy_arg
+@click.option("--within", "within_text", default="1%", show_default=True, metavar="SHARE",
+              help="How far below the optimum an alternative may be: a percentage (1%) or a share (0.01).")
+@click.option("--count", type=click.IntRange(min=1, max=50), default=3, show_default=True,
+              help="Most alternatives to find.")
+@click.option("--distance", type=click.Choice(["decisions", "accounts"]), default="decisions", show_default=True,
+              help="decisions: an account counts when it enters, leaves or changes tier; accounts: only "
+                   "entering or leaving counts.")
+@out_option
+@set_option
+@with_solver_options
+@force_option
+@common
+def alternatives(policy: Path, within_text: str, count: int, distance: str, out_dir: Path,
+                 overrides: tuple[str, ...], solver: str | None, time_limit: float | None, gap: float | None,
+                 threads: int | None, force: bool) -> None:
+    """Near-optimal alternatives: portfolios almost as good as the optimum, as different as possible.
+
+    Solves the policy, then finds up to COUNT portfolios whose objective is at most
+    WITHIN below the optimum's and that differ most from it and from each other (the
+    smallest distance to any earlier plan is maximised), so leadership sees the real
+    choices; --time-limit applies to each search. Every alternative keeps every rule and is checked by the independent
+    verifier. Writes a plan folder per plan (optimum, alt-1, alt-2, ...),
+    alternatives.csv (objective, % below the optimum, accounts in and out, the distance
+    between every two plans) and alternatives.json. Stops early, saying why, when no
+    other portfolio exists within the bound.
+
+    \b
+    Exit codes: 0 solved, 2 invalid input, 3 infeasible, 4 time limit without a plan.
+
+    \b
+    Example:
+      kamopt alternatives policies/default.yaml --within 1% --count 3 --out out/alternatives
+    """
+    from kamopt import api
+    from kamopt.alternatives import parse_within
+
+    within = parse_within(within_text)  # bad input fails before any solve
+    with RunProgress("alternatives") as progress:
+        progress.progress.update(progress.task, total=count)
+        result = api.solve_alternatives(policy, within, count, out_dir, distance=distance, overrides=overrides,
+                                  solver=solver_kwargs(solver, time_limit, gap, threads), force=force,
+                                  on_found=lambda alt: progress.progress.advance(progress.task))
+    print_changes(result.optimum.loaded, result.optimum.screening.data.adjustments)
+    if not result.found:
+        print_plan(result.optimum, f"Plan — {result.optimum.loaded.name}")
+    else:
+        print_alternatives(result)
+    if result.stop_reason:
+        out.print(escape(f"found {len(result.alternatives)} of {count}: {result.stop_reason}"))
+    out.print(escape(f"written to {out_dir}/: alternatives.csv, alternatives.json, and a plan folder per plan "
+                     f"({', '.join(a.label for a in result.found) or 'optimum'})"))
+    sys.exit(result.exit_code)
+
+
+def print_alternatives(result) -> None:
+    """The optimum and its alternatives side by side: one column per plan."""
+    from kamopt.alternatives import alternatives_table
+
+    header, rows = alternatives_table(result)
+    col = {name: j for j, name in enumerate(header)}
+    cur = result.optimum.loaded.policy.currency
+    table = RichTable(title=escape(f"Alternatives within {result.within:.2%} of the optimum "
+                                   f"(distance: {result.distance})"),
+                      title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("", no_wrap=True)
+    for row in rows:
+        table.add_column(escape(row[0]), justify="right")
+    shown = [("objective", f"objective ({cur})"), ("below_optimum_pct", "below optimum"),
+             ("annual_cost", f"annual cost ({cur})"), ("key_accounts", "key accounts"),
+             ("accounts_in", "accounts in"), ("accounts_out", "accounts out"), ("tier_changes", "tier changes"),
+             *[(f"distance_{r[0]}", f"distance to {r[0]}") for r in rows], ("verified", "verified")]
+    for name, title in shown:
+        cells = []
+        for row in rows:
+            v = row[col[name]]
+            if name == "below_optimum_pct":
+                cells.append(f"{v:.3f} %")
+            elif name == "verified":
+                cells.append("yes" if v else "NO")
+            elif isinstance(v, float):
+                cells.append(f"{v:,.0f}")
+            else:
+                cells.append(str(v))
+        table.add_row(escape(title), *[escape(c) for c in cells])
+    out.print(table)
+    for row in rows[1:]:
+        moves = [f"+{x}" for x in row[col["entering"]].split("; ") if x][:6]
+        moves += [f"-{x}" for x in row[col["leaving"]].split("; ") if x][:6]
+        if moves:
+            out.print(escape(f"{row[0]} vs optimum: {', '.join(moves)}"
+                             + (" ..." if row[col["accounts_in"]] + row[col["accounts_out"]] > len(moves) else "")))
 
 
 @main.command(context_settings=CONTEXT)

@@ -33,7 +33,7 @@ from kamopt.greedy import greedy
 from kamopt.model.optimise import optimise
 from kamopt.model.problem import Problem
 from kamopt.model.solution import Assignment, Solution, Status
-from kamopt.model.solvers import SolverOptions
+from kamopt.model.solvers import SolverOptions, require_solver
 from kamopt.policy.loader import LoadedPolicy
 from kamopt.screening import ProblemIndex, Screening, build_problem
 from kamopt.screening import screen as _screen
@@ -60,6 +60,9 @@ class Plan:
     """Plain-language infeasibility diagnosis (empty unless infeasible)."""
     extra_violations: list[Violation] = field(default_factory=list)
     """Violations found outside the problem (a hand-made plan promoting an excluded account)."""
+    marginal: list = field(default_factory=list)
+    """Marginal values of capacities and portfolio limits (:class:`kamopt.marginal.MarginalValue`):
+    LP estimates for every optimised plan, exact re-solved values when asked for."""
 
     @property
     def loaded(self) -> LoadedPolicy:
@@ -111,6 +114,7 @@ def solver_options(
 ) -> SolverOptions:
     """The policy's solver settings with any explicit overrides applied."""
     spec = loaded.policy.solver
+    require_solver(solver or spec.name)  # before any work: the choice is the user's to change
     return SolverOptions(
         name=solver or spec.name,
         time_limit=time_limit if time_limit is not None else spec.time_limit,
@@ -130,6 +134,8 @@ def solve(
     threads: int | None = None,
     warm: Plan | None = None,
     diagnose: bool = True,
+    marginal_values: bool | None = None,
+    workers: int | None = None,
 ) -> Plan:
     """Screen, optimise (or run greedy), verify, compare with greedy, diagnose.
 
@@ -137,12 +143,18 @@ def solve(
     the solver from, used when it has the same accounts and resources and keeps every rule.
     ``diagnose=False`` skips the infeasibility diagnosis (another MILP per infeasible
     run), for sweeps whose infeasible points need only their status.
+    ``marginal_values``: also re-solve once per capacity and binding portfolio limit for
+    exact marginal values, in ``workers`` processes (None: as the policy's
+    ``analysis.marginal_values.exact`` says); LP estimates are always computed.
     """
     screening = _screen(loaded, data if data is not None else load_data(loaded))
     options = solver_options(loaded, solver=solver, time_limit=time_limit, gap=gap, threads=threads)
     problem, index = build_problem(screening)
     start = warm.solution.assignment if warm is not None and _same_shape(warm.problem, problem) else None
-    return _solve_screened(screening, problem, index, options, method, warm=start, diagnose=diagnose)
+    plan = _solve_screened(screening, problem, index, options, method, warm=start, diagnose=diagnose)
+    from kamopt.marginal import attach
+
+    return attach(plan, exact_values=marginal_values, workers=workers)
 
 
 def _same_shape(a: Problem, b: Problem) -> bool:

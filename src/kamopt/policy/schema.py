@@ -483,6 +483,58 @@ class SolverSpec(Strict):
     """Solver threads; 0 = the solver's default. Default 0."""
 
 
+# --------------------------------------------------------------------------- analysis
+
+
+class MarginalSteps(Strict):
+    """How far each capacity or portfolio limit is moved to price "one more unit" of it."""
+
+    kam_fte: Positive = 1
+    """FTE added to a KAM pool; its hours (``hours_per_fte``) and span of control move with
+    it. With named KAMs, one more FTE is one more unnamed person of the pool, with the
+    pool's hours and span, who may serve any of its accounts at no extra cost. Default 1."""
+    sponsor_slots: Annotated[int, Field(ge=1)] = 1
+    """Slots added to an executive sponsor. Default 1."""
+    support_hours: Positive = 100
+    """Annual hours added to a support function. Default 100."""
+    budget: Positive = 10000
+    """Money added to the annual budget. Default 10000."""
+    portfolio_limits: Annotated[int, Field(ge=1)] = 1
+    """Accounts by which a count limit is relaxed (a max raised, a min lowered): min/max key
+    accounts, per tier, quota counts, max new promotions. Default 1."""
+    portfolio_shares: Annotated[float, Field(gt=0, le=1)] = 0.01
+    """Share by which a share limit is relaxed (quota ``min_share``/``max_share``,
+    concentration ``max_share``); 0.01 = one percentage point. Default 0.01."""
+
+
+class MarginalValues(Strict):
+    """The value of one more unit of each capacity and binding portfolio limit."""
+
+    exact: bool = False
+    """Also compute exact values: re-solve the MILP once per capacity and per binding
+    portfolio limit with that limit moved one step in the relaxing direction, in parallel
+    worker processes (as ``kamopt solve --marginal-values``). Default false: only the
+    LP-relaxation estimate, which every solve computes."""
+    lp_estimate: bool = True
+    """Compute the LP-relaxation estimate with every solve (one LP: about 15 % of a
+    20,000-account solve). Default true; false leaves ``lp_estimate`` empty."""
+    steps: MarginalSteps = MarginalSteps()
+    """Step per kind of capacity or limit."""
+    step_overrides: dict[str, Positive] = {}
+    """Steps for single items, by the item names of ``summary.json``: ``kam_fte[<pool>]``,
+    ``sponsor_slots[<sponsor>]``, ``support_hours[<function>]``, ``budget``, or a portfolio
+    limit (``max_key_accounts``, ``quota_max[<quota>]``...), e.g.
+    ``{"kam_fte[Iberia]": 0.5, "support_hours[logistics]": 20}``. Default: none."""
+
+
+class Analysis(Strict):
+    """Extra evidence computed with a plan."""
+
+    marginal_values: MarginalValues = MarginalValues()
+    """Marginal values of capacities and portfolio limits (``resources.csv`` columns
+    ``step``, ``lp_estimate``, ``marginal_value``)."""
+
+
 # --------------------------------------------------------------------------- policy
 
 
@@ -514,6 +566,8 @@ class Policy(Strict):
     """Value model."""
     solver: SolverSpec = SolverSpec()
     """Solver settings."""
+    analysis: Analysis = Analysis()
+    """Extra analyses: marginal values."""
 
     @model_validator(mode="after")
     def _references(self, info: ValidationInfo) -> "Policy":
@@ -581,6 +635,7 @@ def reference_problems(policy: Policy) -> list[tuple[tuple[str | int, ...], str]
         dups = sorted({a for a in ids if ids.count(a) > 1})
         if dups:
             problems.append((("portfolio", key), f"listed twice: {', '.join(dups)}"))
+    problems += _step_override_problems(policy)
     if policy.data.kams is None:
         for pid, pool in policy.resources.kam_pools.items():
             if pool.fte is None:
@@ -589,6 +644,38 @@ def reference_problems(policy: Policy) -> list[tuple[tuple[str | int, ...], str]
                      "required when there is no named KAM table (data.kams)")
                 )
     return problems
+
+
+def _step_override_problems(policy: Policy) -> list[tuple[tuple[str | int, ...], str]]:
+    """``analysis.marginal_values.step_overrides``: each key names an item the policy can have;
+    steps of slots and account counts are whole numbers, share steps at most 1."""
+    res, pf = policy.resources, policy.portfolio
+    ids_of: dict[str, Any] = {
+        "kam_fte": res.kam_pools, "sponsor_slots": res.sponsors, "support_hours": res.support,
+        "min_tier_accounts": pf.tiers, "max_tier_accounts": pf.tiers, "quota_min": pf.quotas,
+        "quota_max": pf.quotas, "quota_min_share": pf.quotas, "quota_max_share": pf.quotas,
+        "concentration": pf.concentration,
+    }
+    plain = ("budget", "min_key_accounts", "max_key_accounts", "max_new_promotions")
+    counts = {"sponsor_slots", "min_tier_accounts", "max_tier_accounts", "quota_min", "quota_max", *plain[1:]}
+    shares = {"quota_min_share", "quota_max_share", "concentration"}
+    out: list[tuple[tuple[str | int, ...], str]] = []
+    for key, step in policy.analysis.marginal_values.step_overrides.items():
+        where = ("analysis", "marginal_values", "step_overrides", key)
+        family, _, rest = key.partition("[")
+        if key not in plain and (family not in ids_of or not rest.endswith("]")):
+            expected = one_of([*plain, *(f"{k}[<id>]" for k in ids_of)])
+            out.append((where, f"unknown item '{key}', expected {expected}"))
+            continue
+        ident = rest[:-1].split(":", 1)[0] if family == "concentration" else rest[:-1]
+        if family in ids_of and ident not in ids_of[family]:
+            out.append((where, f"unknown id '{ident}' in '{key}', expected {one_of(ids_of[family])}"))
+        elif family in counts and step != int(step):
+            out.append((where, f"{family} counts whole slots or accounts: the step must be a whole number, "
+                               f"found {step:g}"))
+        elif family in shares and step > 1:
+            out.append((where, f"{family} is a share: the step must be at most 1, found {step:g}"))
+    return out
 
 
 def json_schema() -> dict[str, Any]:

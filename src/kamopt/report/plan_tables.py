@@ -1,5 +1,6 @@
 """A plan as files: portfolio.csv, resources.csv, excluded.csv, violations.csv, summary.json,
-and the resourcing files hiring.csv, sponsorship.csv, support.csv with the workbook plan.xlsx."""
+the resourcing files hiring.csv, sponsorship.csv, support.csv with the workbook plan.xlsx,
+and explanations.csv (why each account is in or out: :mod:`kamopt.explain`)."""
 
 from __future__ import annotations
 
@@ -68,8 +69,14 @@ def _kam_bonus(plan: Plan) -> dict[int, float]:
 
 
 def resources_table(plan: Plan) -> tuple[list[str], list[list[Any]]]:
-    """Every capacity and limit row: limit, used, slack, hires, whether it binds."""
-    header = ["constraint", "family", "resource", "limit", "used", "slack", "unit", "hires", "binding"]
+    """Every capacity and limit row: limit, used, slack, hires, whether it binds, and the
+    marginal value of one more step of it (:data:`kamopt.marginal.MARGINAL_COLUMNS`)."""
+    from kamopt.marginal import MARGINAL_COLUMNS, resource_cells
+
+    header = ["constraint", "family", "resource", "limit", "used", "slack", "unit", "hires", "binding",
+              *MARGINAL_COLUMNS]
+    marginal = resource_cells(plan)
+    blank = [None] * len(MARGINAL_COLUMNS)
     rows = []
     if plan.check is None:
         return header, rows
@@ -80,7 +87,8 @@ def resources_table(plan: Plan) -> tuple[list[str], list[list[Any]]]:
         # hires show on the pool's own rows: hire_limit[<pool>], and kam_hours/kam_span[<pool>]
         h = hires.get(resource, "") if u.family in ("hire_limit", "kam_hours", "kam_span") else ""
         binding = u.slack is not None and u.limit is not None and abs(u.slack) <= 1e-6 * max(1.0, abs(u.limit))
-        rows.append([u.name, u.family, resource, u.limit, u.used, u.slack, u.unit, h, binding])
+        rows.append([u.name, u.family, resource, u.limit, u.used, u.slack, u.unit, h, binding,
+                     *marginal.get(u.name, blank)])
     return header, rows
 
 
@@ -151,6 +159,7 @@ def summary(plan: Plan) -> dict[str, Any]:
         "overrides": list(loaded.overrides),
         "data_adjustments": list(s.data.adjustments),
         "solver_message": sol.message,
+        "marginal_values": [mv.as_dict() for mv in plan.marginal],
         **plan_fingerprints(plan),
     }
     return out
@@ -168,6 +177,9 @@ def write_plan(plan: Plan, folder: OutputFolder) -> None:
         folder.csv("hiring.csv", *rt.hiring_table(plan))
         folder.csv("sponsorship.csv", *rt.sponsorship_table(plan))
         folder.csv("support.csv", *rt.support_table(plan))
+        from kamopt.explain import explanations_table  # here: explain builds on this module
+
+        folder.csv("explanations.csv", *explanations_table(plan))
         folder.binary("plan.xlsx", workbook_bytes(plan_sheets(plan)))
     folder.csv("excluded.csv", *excluded_table(plan.screening))
     folder.json("summary.json", summary(plan))
