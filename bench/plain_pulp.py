@@ -36,27 +36,15 @@ T0 = time.perf_counter()
 
 import json  # noqa: E402
 import os  # noqa: E402
-import resource  # noqa: E402
 import sys  # noqa: E402
 import warnings  # noqa: E402
 
 import pulp  # noqa: E402
+from solve_one import peak_rss_mib  # noqa: E402  (bench/ is the script's folder)
 
 import kamopt  # noqa: E402
 from kamopt.data.accounts import load_data  # noqa: E402
 from kamopt.screening import build_problem, screen  # noqa: E402
-
-
-def peak_rss_mib() -> float:
-    """This process's peak resident memory (VmHWM; see bench/solve_one.py)."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def plain_model(p) -> tuple[pulp.LpProblem, dict]:

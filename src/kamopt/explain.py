@@ -35,7 +35,7 @@ from kamopt.model.diagnose import Increase
 from kamopt.model.optimise import chosen_options, decode, objective_parts, start_vector
 from kamopt.model.problem import Forced, Problem
 from kamopt.model.solution import NEW_HIRE, Assignment, Status
-from kamopt.model.solvers import SolverOptions, run_without_restarts, solve_lp_relaxation
+from kamopt.model.solvers import SolverOptions, run, solve_lp_relaxation
 from kamopt.plan import Plan
 from kamopt.report.plan_tables import change_of
 from kamopt.verify import Usage, verify
@@ -557,7 +557,7 @@ class Resolver:
             for col, v in (upper or {}).items():
                 m.upper[col] = v
         x0 = start_vector(b, start) if start is not None else None
-        raw = run_without_restarts(m, self.options, start=x0)
+        raw = run(m, self.options, start=x0)  # restarts are off (solvers._new_highs)
         if not raw.status.has_solution or raw.x is None:
             return Bounds(raw.status, None, None, None, raw.seconds)
         assignment = decode(b, raw.x)
@@ -875,7 +875,7 @@ def capacity_needed(problem: Problem, options: SolverOptions) -> list[Increase] 
         for col in cols:
             if col >= 0:
                 m.cost[col] = -1.0 / max(1.0, abs(float(rhs)))
-    raw = run_without_restarts(m, replace(options, gap=max(options.gap, 1e-4)))
+    raw = run(m, replace(options, gap=max(options.gap, 1e-4)))
     if not raw.status.has_solution or raw.x is None:
         return None
     out = []

@@ -223,32 +223,12 @@ def map_highs_status(model_status, has_solution: bool) -> Status | None:
     return mapped
 
 
-def run_without_restarts(model: LinearModel, options: SolverOptions = SolverOptions(), *,
-                         start: np.ndarray | None = None) -> RawResult:
-    """:func:`run` with HiGHS's MIP restarts off (CBC: the same as :func:`run`).
-
-    HiGHS 1.16 can abort the whole process (``free(): invalid pointer``) in the presolve
-    of a MIP restart; measured on the bundled sample with one account forced in at a tier
-    (an override, or ``kamopt explain``'s forced re-solves). Without restarts the same
-    model solves (to the same optimum)."""
-    require_solver(options.name)
-    model.freeze()
-    if model.n_cols == 0:
-        return _trivial(model, options.name)
-    if options.name == "highs":
-        return _run_highs(model, options, start, extra={"mip_allow_restart": False})
-    return _run_cbc(model, options)
-
-
-def _run_highs(model: LinearModel, options: SolverOptions, start: np.ndarray | None,
-               extra: dict | None = None) -> RawResult:
+def _run_highs(model: LinearModel, options: SolverOptions, start: np.ndarray | None) -> RawResult:
     import highspy
 
     t0 = time.perf_counter()
     try:
         h = _new_highs(options)
-        for key, value in (extra or {}).items():
-            h.setOptionValue(key, value)
         h.passModel(_highs_lp(model))
         if start is not None:
             sol = highspy.HighsSolution()
