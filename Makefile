@@ -12,6 +12,7 @@ STAMP  := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	$(BIN)/python -m compileall -q src  # bytecode now, as pip does for installed wheels
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -342,7 +342,7 @@ def test_a_missing_solver_is_a_clear_error(tmp_path, monkeypatch):
 
     folder = tmp_path / "mini"
     shutil.copytree(MINI, folder)
-    monkeypatch.setattr(solvers, "available_solvers", lambda: ["highs"])
+    monkeypatch.setattr(solvers, "solver_available", lambda name: name == "highs")
     code, output = run("solve", folder / "policy.yaml", "--out", tmp_path / "plan", "--solver", "cbc")
     assert code == 2, output
     assert "solver 'cbc' is not available (available: highs)" in output and "Traceback" not in output

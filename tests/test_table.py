@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kamopt.data.table import Table, TableOptions, read_table
+from kamopt.data.table import Table, TableOptions, column_letter, read_table
 from kamopt.errors import DataError
 
 
@@ -397,3 +397,8 @@ def test_repeated_texts_share_one_string_object(tmp_path):
     seg = t.texts("segment")
     assert seg[1] == seg[3] == "Enterprise" and t.cells["segment"][1] is t.cells["segment"][3]
     assert t.numbers("n").tolist() == list(range(50))
+
+
+@given(st.integers(min_value=1, max_value=16_384))
+def test_column_letter_matches_openpyxl(k):
+    assert column_letter(k) == openpyxl.utils.get_column_letter(k)

@@ -6,9 +6,11 @@ import json
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from kamopt.errors import OutputError
-from kamopt.report.writers import csv_text, fmt, json_text, output_folder, safe_text
+from kamopt.report.writers import csv_text, fmt, json_text, number_texts, output_folder, safe_text
 
 
 @pytest.mark.parametrize("text", ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx"])
@@ -86,3 +88,10 @@ def test_results_get_the_usual_permissions_not_owner_only(tmp_path):
     assert stat.S_IMODE((tmp_path / "out").stat().st_mode) == 0o755
     assert stat.S_IMODE((tmp_path / "out" / "a.txt").stat().st_mode) == 0o644
     assert stat.S_IMODE((tmp_path / "one.html").stat().st_mode) == 0o644
+
+
+@given(st.floats(allow_nan=True, allow_infinity=True), st.integers(min_value=0, max_value=4))
+def test_cell_and_column_formatting_agree(value, decimals):
+    """fmt (one cell) and number_texts (a column) must write the same text for any float."""
+    assert fmt(value, decimals) == fmt(np.float64(value), decimals) == number_texts([value], decimals)[0]
+    assert not fmt(value, decimals).startswith("-") or float(fmt(value, decimals)) < 0

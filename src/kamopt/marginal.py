@@ -49,7 +49,7 @@ from kamopt.model.build import build_model
 from kamopt.model.optimise import optimise
 from kamopt.model.problem import Kam, KamPairs, Limit, Problem
 from kamopt.model.solution import NEW_HIRE, Assignment, Status
-from kamopt.model.solvers import SolverOptions, available_solvers, solve_lp_relaxation
+from kamopt.model.solvers import SolverOptions, solve_lp_relaxation, solver_available
 from kamopt.verify import verify
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -256,7 +256,7 @@ def moved_problem(p: Problem, mv: MarginalValue) -> Problem:
 # --------------------------------------------------------------------------- LP estimate
 def lp_estimates(p: Problem, todo: list[MarginalValue]) -> list[MarginalValue]:
     """Fill ``lp_estimate`` of every item from one LP relaxation (see the module docstring)."""
-    if "highs" not in available_solvers():
+    if not solver_available("highs"):
         return todo
     lp_problem = p
     extra: dict[int, str] = {}

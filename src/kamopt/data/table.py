@@ -336,12 +336,21 @@ def read_table(path: str | os.PathLike, options: TableOptions = TableOptions(), 
     return _read_csv(shown, options)
 
 
-def _check_header(names: list[str], shown: str, line: int, xlsx: bool) -> tuple[str, ...]:
-    from openpyxl.utils import get_column_letter
+def column_letter(k: int) -> str:
+    """Spreadsheet column name of the 1-based column ``k``: 1 -> A, 26 -> Z, 27 -> AA.
 
+    Kept here so reading a CSV never imports openpyxl (a third of a second)."""
+    letters = ""
+    while k > 0:
+        k, rest = divmod(k - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def _check_header(names: list[str], shown: str, line: int, xlsx: bool) -> tuple[str, ...]:
     diags, seen = [], {}
     for k, name in enumerate(names, 1):
-        cell = f"header cell {k}" + (f" (column {get_column_letter(k)})" if xlsx else "")
+        cell = f"header cell {k}" + (f" (column {column_letter(k)})" if xlsx else "")
         if not name:
             trailing = not xlsx and k == len(names)
             diags.append(Diagnostic(f"{cell} is blank", file=shown, line=line,
@@ -544,7 +553,6 @@ def _cell_text(value: object) -> str:
 
 def _read_xlsx(shown: str, options: TableOptions) -> Table:
     import openpyxl
-    from openpyxl.utils import get_column_letter
 
     try:
         book = openpyxl.load_workbook(shown, read_only=True, data_only=True)
@@ -584,7 +592,7 @@ def _read_xlsx(shown: str, options: TableOptions) -> Table:
             extra = [k for k in range(width, len(values)) if values[k]]
             if extra:
                 raise _fail(shown, f"row {number} of {what} has a value in column "
-                            f"{get_column_letter(extra[0] + 1)}, which has no header",
+                            f"{column_letter(extra[0] + 1)}, which has no header",
                             line=number, expected=f"values in the {width} headed columns",
                             found=short(values[extra[0]]))
             values += [""] * (width - len(values))

@@ -59,35 +59,43 @@ class RawResult:
 
 
 # --------------------------------------------------------------------------- availability
-@lru_cache(maxsize=1)
+SOLVERS: tuple[str, ...] = ("highs", "cbc")
+"""Every solver kamopt can drive, default first."""
+
+
+@lru_cache(maxsize=None)
+def solver_available(name: str) -> bool:
+    """Whether ``name`` can run here. Only that solver is probed: a HiGHS run never imports
+    PuLP or starts CBC to ask."""
+    if name == "highs":
+        try:
+            import highspy  # noqa: F401
+        except ImportError:
+            return False
+        return True
+    if name == "cbc":
+        try:
+            import pulp
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                return bool(pulp.PULP_CBC_CMD(msg=False).available())
+        except Exception:  # pragma: no cover - pulp missing or broken
+            return False
+    return False
+
+
 def available_solvers() -> list[str]:
     """Solvers that can run here, default first."""
-    found = []
-    try:
-        import highspy  # noqa: F401
-
-        found.append("highs")
-    except ImportError:
-        pass
-    try:
-        import pulp
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            if pulp.PULP_CBC_CMD(msg=False).available():
-                found.append("cbc")
-    except Exception:  # pragma: no cover - pulp missing or broken
-        pass
-    return found
+    return [name for name in SOLVERS if solver_available(name)]
 
 
 def require_solver(name: str) -> None:
     """Raise :class:`SolverUnavailable` (exit 2) unless ``name`` can run here."""
-    avail = available_solvers()
-    if name not in avail:
+    if not solver_available(name):
+        avail = available_solvers()
         shown = ", ".join(avail) if avail else "none"
         raise SolverUnavailable(f"solver '{name}' is not available (available: {shown})")
-
 
 
 def run(model: LinearModel, options: SolverOptions = SolverOptions(), *, start: np.ndarray | None = None) -> RawResult:
@@ -164,6 +172,10 @@ def quiet_highs():
     return h
 
 
+_scheduler_threads: int | None = None
+"""Thread count HiGHS's process-wide scheduler was last started for (None: not yet)."""
+
+
 def _new_highs(options: SolverOptions):
     import highspy
 
@@ -177,9 +189,13 @@ def _new_highs(options: SolverOptions):
     # a MIP restart: the bundled sample with one more account forced in at silver does it.
     # A crash loses the user's run, so no solve restarts (tests/test_solvers.py keeps that case).
     h.setOptionValue("mip_allow_restart", False)
-    if options.threads > 0:
-        # HiGHS keeps one global thread pool; it must be reset for a new size to apply.
+    global _scheduler_threads
+    if options.threads != _scheduler_threads:
+        # HiGHS keeps one thread pool per process, sized by the first run that starts it;
+        # it must be reset for another size (or the default again) to apply.
         highspy.Highs.resetGlobalScheduler(True)
+        _scheduler_threads = options.threads
+    if options.threads > 0:
         h.setOptionValue("threads", int(options.threads))
     # HiGHS's MIP search is deterministic for a fixed thread count and seed; no extra
     # determinism switch exists in highspy 1.x.

@@ -36,6 +36,16 @@ def safe_text(value: str) -> str:
 
 def fmt(value: Any, decimals: int = 2) -> str:
     """A cell as text: numbers with fixed decimals, bools as true/false, text neutralised."""
+    kind = type(value)  # exact types first: this runs once per CSV cell
+    if kind is str:
+        return safe_text(value)
+    if kind is float:
+        if not math.isfinite(value):
+            return ""
+        text = f"{value:.{decimals}f}"
+        if text[0] == "-" and not text.strip("-0."):
+            text = text[1:]  # no "-0.00"
+        return text
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -43,12 +53,7 @@ def fmt(value: Any, decimals: int = 2) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
-        if not math.isfinite(value):
-            return ""
-        text = f"{value:.{decimals}f}"
-        if text.lstrip("-").strip("0.") == "":
-            text = text.lstrip("-")  # no "-0.00"
-        return text
+        return fmt(float(value), decimals)
     if hasattr(value, "item"):  # numpy scalar
         return fmt(value.item(), decimals)
     return safe_text(str(value))
