@@ -176,3 +176,25 @@ def test_ctrl_c_on_the_command_line_keeps_finished_runs_and_exits_130(tmp_path):
     assert kept[0] == "base" and len(kept) < 4
     assert sorted(p.name for p in out.iterdir() if p.is_dir()) == sorted(kept)
     assert not list(tmp_path.glob(".c.*"))  # no temporary folder left behind
+
+
+@pytest.mark.parametrize("given, policy_threads, expected", [
+    ({}, 0, 1),                 # nobody chose: one thread per run, whatever the worker count
+    ({"threads": 2}, 0, 2),     # --threads wins
+    ({}, 3, None),              # the policy's solver.threads is left to apply
+])
+def test_each_run_gets_one_solver_thread_unless_told(monkeypatch, tmp_path, given, policy_threads, expected):
+    import kamopt.plan
+    from kamopt.runs import RunSpec, run_all
+
+    seen = []
+
+    def fake_solve(loaded, **kwargs):
+        seen.append(kwargs.get("threads"))
+        raise RuntimeError("stop here")
+
+    monkeypatch.setattr(kamopt.plan, "solve", fake_solve)
+    overrides = (f"solver.threads={policy_threads}",)
+    outcomes, _ = run_all([RunSpec("a", str(POLICY), overrides, dict(given))], workers=1)
+    assert seen == [expected]
+    assert outcomes[0].error == "internal error RuntimeError: stop here"

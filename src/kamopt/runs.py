@@ -19,7 +19,7 @@ import os
 import queue as queue_module
 import signal
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -44,6 +44,9 @@ class RunSpec:
     """Return the plan's workbook sheets (for a workbook the caller assembles)."""
     diagnose: bool = True
     """Diagnose an infeasible run (a sweep's infeasible points need only their status)."""
+    threads_each: int = 0
+    """Solver threads when neither ``solver`` nor the policy sets them (0 = the solver's
+    default; :func:`run_all` makes it 1)."""
 
 
 @dataclass
@@ -122,7 +125,10 @@ def run_one(index: int, spec: RunSpec, warm: Any = None) -> tuple[Outcome, Any]:
     t0 = time.perf_counter()
     try:
         loaded = load_policy(spec.policy, spec.overrides)
-        plan = solve(loaded, warm=warm, diagnose=spec.diagnose, **spec.solver)
+        solver = dict(spec.solver)
+        if solver.get("threads") is None and loaded.policy.solver.threads == 0 and spec.threads_each > 0:
+            solver["threads"] = spec.threads_each
+        plan = solve(loaded, warm=warm, diagnose=spec.diagnose, **solver)
         if spec.out is not None:
             folder = Path(spec.out)
             folder.mkdir(parents=True, exist_ok=True)
@@ -202,6 +208,13 @@ def run_all(
     """
     chains = [list(c) for c in (chains if chains is not None else [[i] for i in range(len(specs))])]
     workers = max(1, min(workers or default_workers(), len(chains)))
+    # One solver thread per run (unless the user or the policy chose a count): the runs
+    # themselves fill the cores, and HiGHS's search depends on its thread count, so a fixed
+    # count gives the same plans whatever the number of workers or cores. Two HiGHS runs
+    # with two threads each on two cores would only fight for them (its tree search is
+    # mostly serial: on the 5,000-account benchmark one thread takes ~1.35x two, so two
+    # single-thread runs side by side finish ~1.5x sooner than two 2-thread runs in turn).
+    specs = [replace(s, threads_each=1) if s.threads_each == 0 else s for s in specs]
     outcomes: list[Outcome | None] = [None] * len(specs)
     notify = on_event or (lambda kind, payload: None)
     notify("begin", list(specs))
