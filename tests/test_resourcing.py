@@ -26,7 +26,8 @@ from kamopt.report.xlsx import MAX_WIDTH, MONEY, PLAN_SHEETS
 ROOT = Path(__file__).parent.parent
 MINI = Path(__file__).parent / "data" / "mini"
 SHEET_FILES = {"Portfolio": "portfolio.csv", "Resources": "resources.csv", "Hiring": "hiring.csv",
-               "Sponsorship": "sponsorship.csv", "Support": "support.csv", "Excluded": "excluded.csv"}
+               "Sponsorship": "sponsorship.csv", "Support": "support.csv", "Excluded": "excluded.csv",
+               "Explanations": "explanations.csv"}
 HOSTILE = {"A1": '=HYPERLINK("http://x","y")', "A2": "+1+1", "A3": "-2", "A4": "@SUM(A1)"}
 """Account id -> a name a spreadsheet would run as a formula (A3 is excluded, the rest key)."""
 MINI_HIRING = ["portfolio.key_accounts.min=3", "resources.kam_pools.all.fte=0.5",
@@ -297,6 +298,10 @@ def test_number_formats_follow_the_column_names(sample):
     assert fmt_of("Hiring", "hours_load_pct") == {"0.0"}
     assert fmt_of("Hiring", "hires") == {"0"}
     assert fmt_of("Sponsorship", "slots_used") == {"0"}
+    assert fmt_of("Resources", "lp_estimate") == {MONEY}
+    assert fmt_of("Explanations", "value_lost_if_out") == {MONEY}
+    assert fmt_of("Explanations", "shortfall") == {MONEY}
+    assert fmt_of("Explanations", "contrib_product_fit") == {"0.00"}
 
 
 def test_column_widths_fit_the_longest_text(sample):

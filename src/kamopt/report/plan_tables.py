@@ -179,8 +179,9 @@ def write_plan(plan: Plan, folder: OutputFolder) -> None:
         folder.csv("support.csv", *rt.support_table(plan))
         from kamopt.explain import explanations_table  # here: explain builds on this module
 
-        folder.csv("explanations.csv", *explanations_table(plan))
-        folder.binary("plan.xlsx", workbook_bytes(plan_sheets(plan)))
+        explanations = explanations_table(plan)
+        folder.csv("explanations.csv", *explanations)
+        folder.binary("plan.xlsx", workbook_bytes(plan_sheets(plan, explanations)))
     folder.csv("excluded.csv", *excluded_table(plan.screening))
     folder.json("summary.json", summary(plan))
     if plan.diagnosis:

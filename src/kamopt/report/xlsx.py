@@ -474,20 +474,34 @@ def _zip(parts: Mapping[str, str]) -> bytes:
 
 
 # --------------------------------------------------------------------------- the plan workbook
-PLAN_SHEETS = ("Summary", "Portfolio", "Resources", "Hiring", "Sponsorship", "Support", "Excluded")
+PLAN_SHEETS = ("Summary", "Portfolio", "Resources", "Hiring", "Sponsorship", "Support", "Excluded", "Explanations")
+"""Sheets of the plan.xlsx that ``kamopt solve`` writes (compare and frontier workbooks
+take the first seven, without Explanations, and add their own)."""
+
+_RESOURCE_FORMATS = {"lp_estimate": MONEY, "marginal_low": MONEY, "marginal_high": MONEY}
+"""resources.csv columns in money whose names do not say so."""
 
 
-def plan_sheets(plan: Plan) -> list[Sheet]:
-    """The planners' workbook: the headline figures, then each plan CSV as a sheet."""
-    return [
+def plan_sheets(plan: Plan, explanations: tuple[Sequence[str], Sequence[Sequence[Any]]] | None = None) -> list[Sheet]:
+    """The planners' workbook: the headline figures, then each plan CSV as a sheet.
+
+    ``explanations``: the :func:`kamopt.explain.explanations_table` of the plan (the caller
+    has it for explanations.csv already) to add as the last sheet."""
+    sheets = [
         summary_sheet(plan),
         Sheet("Portfolio", *portfolio_table(plan)),
-        Sheet("Resources", *resources_table(plan)),
+        Sheet("Resources", *resources_table(plan), formats=_RESOURCE_FORMATS),
         Sheet("Hiring", *hiring_table(plan)),
         Sheet("Sponsorship", *sponsorship_table(plan)),
         Sheet("Support", *support_table(plan)),
         Sheet("Excluded", *excluded_table(plan.screening)),
     ]
+    if explanations is not None:
+        header, rows = explanations
+        formats: dict[str, str | None] = {"threshold": MONEY, "shortfall": MONEY}
+        formats.update({c: SCORE for c in header if c.startswith("contrib_")})
+        sheets.append(Sheet("Explanations", header, rows, formats=formats))
+    return sheets
 
 
 def summary_sheet(plan: Plan) -> Sheet:
