@@ -1,4 +1,5 @@
-"""The floor: HiGHS alone on an MPS file, same gap and threads as kamopt.
+"""The floor: HiGHS alone on an MPS file, with the options kamopt gives it (gap, time limit,
+threads, seed, MIP restarts off).
 
     python bench/bare_highs.py MODEL.mps GAP TIME_LIMIT [THREADS]
 
@@ -37,6 +38,7 @@ def main(path: str, gap: str, time_limit: str, threads: str = "0") -> None:
     h.setOptionValue("mip_rel_gap", float(gap))
     h.setOptionValue("random_seed", 0)
     h.setOptionValue("time_limit", float(time_limit))
+    h.setOptionValue("mip_allow_restart", False)  # as kamopt sets it (kamopt.model.solvers._new_highs)
     if int(threads) > 0:
         h.setOptionValue("threads", int(threads))
     t = time.perf_counter()
