@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -184,9 +185,13 @@ def test_interruption_keeps_the_points_that_finished(instance, tmp_path):
 
     f = kamopt.frontier(instance, MAX, [18, 22, 26, 30, 34], tmp_path / "i", workers=1, on_event=stop_after_two)
     assert f.interrupted and f.finished == 2
+    assert seen == [0, 4]  # the two ends go first (see test_points_within_a_looser_plan_are_not_re_solved)
     table = rows(tmp_path / "i" / "frontier.csv")
-    assert [r["status"] for r in table][2:] == ["not run (interrupted)"] * 3
-    assert all(r["status"] in ("optimal", "feasible", "infeasible") for r in table[:2])
+    for k, r in enumerate(table):
+        if k in seen:
+            assert r["status"] in ("optimal", "feasible", "infeasible"), r
+        else:
+            assert r["status"] == "not run (interrupted)", r
 
 
 # --------------------------------------------------------------------------- command line
@@ -207,3 +212,59 @@ def test_cli_frontier_refuses_an_unknown_path_before_solving(instance, tmp_path)
     assert r.exit_code == 2
     assert "unknown key 'key_acounts'" in r.output and "did you mean 'key_accounts'" in r.output
     assert not (tmp_path / "c").exists()
+
+
+# --------------------------------------------------------------------------- reuse of a looser plan
+
+
+def test_points_within_a_looser_plan_are_not_re_solved(instance, tmp_path):
+    """Sweeping the max past what the unconstrained optimum takes: the loosest point's plan
+    is proven optimal at every value it fits, without a solve; values below it are solved."""
+    loosest = kamopt.solve(kamopt.load_policy(instance, (f"{MAX}=1000",)), solver="highs", gap=1e-6)
+    count = int((loosest.tier_of_row() >= 0).sum())
+    values = [count - 2, count - 1, count, count + 5, 1000]
+    f = kamopt.frontier(instance, MAX, values, tmp_path / "r", workers=1, solver={"gap": 1e-6})
+    messages = [o.summary["solver_message"] for o in f.outcomes]
+    reused = [m.startswith("not re-solved") for m in messages]
+    assert reused == [False, False, True, True, False], messages  # 1000 is the end point, solved
+    assert [r["solved"] for r in rows(tmp_path / "r" / "frontier.csv")] == ["true", "true", "false", "false", "true"]
+    for o, v in zip(f.outcomes, values):
+        alone = kamopt.solve(kamopt.load_policy(instance, (f"{MAX}={v}",)), gap=1e-6)
+        assert o.summary["objective"] == pytest.approx(alone.solution.objective, rel=2e-6), v
+        assert o.summary["status"] == "optimal" and o.summary["verified"]
+    assert f.outcomes[2].summary["objective"] == f.outcomes[4].summary["objective"]
+
+
+def test_a_restriction_is_recognised_only_when_bounds_alone_tighten():
+    from kamopt.model.linear import LinearModel
+
+    def model(hi=10.0, cost=1.0, col_hi=1.0):
+        m = LinearModel()
+        cols = m.add_columns(["a", "b"], 0.0, col_hi, True, 0.0)
+        m.add_row("cap", cols, [3.0, 4.0], -float("inf"), hi)
+        m.freeze()
+        m.cost[:] = [cost, 2.0]
+        return m
+
+    loose = model()
+    assert model(hi=7).restricts(loose) and loose.restricts(loose)
+    assert not loose.restricts(model(hi=7))          # looser, not tighter
+    assert not model(cost=1.5).restricts(loose)       # another objective
+    assert model(col_hi=0.0).restricts(loose) and not loose.restricts(model(col_hi=0.0))
+
+
+def test_a_looser_plan_that_breaks_a_rule_here_or_misses_the_gap_is_not_taken(instance):
+    from kamopt.model.optimise import from_relaxation
+    from kamopt.model.solvers import SolverOptions
+
+    loose = kamopt.solve(kamopt.load_policy(instance, (f"{MAX}=1000",)), gap=1e-6)
+    n = int((loose.tier_of_row() >= 0).sum())
+    tight = kamopt.solve(kamopt.load_policy(instance, (f"{MAX}={n - 1}",)), gap=1e-6)
+    fits = kamopt.solve(kamopt.load_policy(instance, (f"{MAX}={n}",)), gap=1e-6)
+    opts = SolverOptions(gap=1e-6)
+    assert from_relaxation(tight.problem, opts, loose.problem, loose.solution) is None  # one account too many
+    taken = from_relaxation(fits.problem, opts, loose.problem, loose.solution)
+    assert taken is not None and taken.objective == pytest.approx(loose.solution.objective)
+    assert from_relaxation(loose.problem, opts, fits.problem, fits.solution) is None  # a tighter point proves nothing
+    widened = replace(loose.solution, bound=loose.solution.objective * (1 + 1e-3))
+    assert from_relaxation(fits.problem, opts, loose.problem, widened) is None  # bound too far off

@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Sequence
 
 import numpy as np
 
@@ -30,7 +30,7 @@ from kamopt.errors import (
     one_of,
 )
 from kamopt.greedy import greedy
-from kamopt.model.optimise import optimise
+from kamopt.model.optimise import from_relaxation, optimise
 from kamopt.model.problem import Problem
 from kamopt.model.solution import Assignment, Solution, Status
 from kamopt.model.solvers import SolverOptions, require_solver
@@ -104,6 +104,17 @@ class Plan:
         return out
 
 
+@dataclass(frozen=True)
+class PlanRef:
+    """What a neighbouring solve needs of a finished one (small enough to send between
+    processes): its problem and solution, for a warm start or as a proven relaxation."""
+
+    problem: Problem
+    solution: Solution
+    label: str = ""
+    """How the outputs name it, e.g. ``the point portfolio.key_accounts.max=797``."""
+
+
 def solver_options(
     loaded: LoadedPolicy,
     *,
@@ -132,7 +143,8 @@ def solve(
     time_limit: float | None = None,
     gap: float | None = None,
     threads: int | None = None,
-    warm: Plan | None = None,
+    warm: Plan | PlanRef | None = None,
+    relaxed: Sequence[Plan | PlanRef] = (),
     diagnose: bool = True,
     marginal_values: bool | None = None,
     workers: int | None = None,
@@ -141,6 +153,9 @@ def solve(
 
     ``warm``: a plan of a neighbouring policy (the previous point of a sweep) to start
     the solver from, used when it has the same accounts and resources and keeps every rule.
+    ``relaxed``: plans of looser neighbouring policies (a sweep's end points): when one
+    keeps every rule here and its proven bound shows it optimal here, it is taken without
+    a solve (:func:`kamopt.model.optimise.from_relaxation` says exactly when).
     ``diagnose=False`` skips the infeasibility diagnosis (another MILP per infeasible
     run), for sweeps whose infeasible points need only their status.
     ``marginal_values``: also re-solve once per capacity and binding portfolio limit for
@@ -151,7 +166,9 @@ def solve(
     options = solver_options(loaded, solver=solver, time_limit=time_limit, gap=gap, threads=threads)
     problem, index = build_problem(screening)
     start = warm.solution.assignment if warm is not None and _same_shape(warm.problem, problem) else None
-    plan = _solve_screened(screening, problem, index, options, method, warm=start, diagnose=diagnose)
+    looser = [r for r in relaxed if _same_shape(r.problem, problem)]
+    plan = _solve_screened(screening, problem, index, options, method, warm=start, diagnose=diagnose,
+                           relaxed=looser)
     from kamopt.marginal import attach
 
     return attach(plan, exact_values=marginal_values, workers=workers)
@@ -166,7 +183,8 @@ def _same_shape(a: Problem, b: Problem) -> bool:
 
 
 def _solve_screened(screening: Screening, problem: Problem, index: ProblemIndex, options: SolverOptions,
-                    method: Method = "optimal", warm: Assignment | None = None, diagnose: bool = True) -> Plan:
+                    method: Method = "optimal", warm: Assignment | None = None, diagnose: bool = True,
+                    relaxed: Sequence[Plan | PlanRef] = ()) -> Plan:
     """:func:`solve` from an existing screening and its problem (``check`` reuses its own).
 
     ``warm`` is a plan of a neighbouring problem (the previous point of a sweep): the
@@ -186,7 +204,15 @@ def _solve_screened(screening: Screening, problem: Problem, index: ProblemIndex,
             parts=baseline_check.parts, solver="greedy", violations=dict(baseline_check.soft),
         )
     else:
-        solution = optimise(problem, options, start=start)
+        solution = None
+        for ref in relaxed:
+            if ref.solution.assignment is not None and verify(problem, ref.solution.assignment).ok:
+                solution = from_relaxation(problem, options, ref.problem, ref.solution,
+                                           note=getattr(ref, "label", "") or "a looser policy")
+                if solution is not None:
+                    break
+        if solution is None:
+            solution = optimise(problem, options, start=start)
     if method == "greedy":
         report = baseline_check  # the plan is the baseline: it was just verified
     else:

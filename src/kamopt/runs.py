@@ -21,7 +21,7 @@ import signal
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from kamopt.errors import KamoptError
 
@@ -115,9 +115,12 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def run_one(index: int, spec: RunSpec, warm: Any = None) -> tuple[Outcome, Any]:
-    """Solve one run; never raises. Returns the outcome and the plan (for the next warm start)."""
-    from kamopt.plan import solve
+def run_one(index: int, spec: RunSpec, warm: Any = None, relaxed: Sequence[Any] = ()) -> tuple[Outcome, Any]:
+    """Solve one run; never raises. Returns the outcome and a :class:`kamopt.plan.PlanRef`
+    of its plan (None when it failed), for the next run's warm start or as a relaxation.
+
+    ``warm`` and ``relaxed`` are passed to :func:`kamopt.plan.solve`."""
+    from kamopt.plan import PlanRef, solve
     from kamopt.policy.loader import load_policy
     from kamopt.report.plan_tables import summary, write_plan
     from kamopt.report.writers import OutputFolder
@@ -128,7 +131,7 @@ def run_one(index: int, spec: RunSpec, warm: Any = None) -> tuple[Outcome, Any]:
         solver = dict(spec.solver)
         if solver.get("threads") is None and loaded.policy.solver.threads == 0 and spec.threads_each > 0:
             solver["threads"] = spec.threads_each
-        plan = solve(loaded, warm=warm, diagnose=spec.diagnose, **solver)
+        plan = solve(loaded, warm=warm, relaxed=relaxed, diagnose=spec.diagnose, **solver)
         if spec.out is not None:
             folder = Path(spec.out)
             folder.mkdir(parents=True, exist_ok=True)
@@ -144,7 +147,7 @@ def run_one(index: int, spec: RunSpec, warm: Any = None) -> tuple[Outcome, Any]:
             sheets = plan_sheets(plan)
         outcome = Outcome(index, spec.label, plan.exit_code, summary(plan), portfolio, tuple(s.data.ids),
                           usage, sheets, seconds=time.perf_counter() - t0)
-        return outcome, plan
+        return outcome, PlanRef(plan.problem, plan.solution, f"run {spec.label}")
     except KamoptError as e:
         text = f"{e.kind}: " + "; ".join(str(d) for d in e.diagnostics)
         return Outcome(index, spec.label, e.exit_code, error=text, seconds=time.perf_counter() - t0), None
@@ -153,11 +156,20 @@ def run_one(index: int, spec: RunSpec, warm: Any = None) -> tuple[Outcome, Any]:
                        seconds=time.perf_counter() - t0), None
 
 
-def _run_chain(specs: Sequence[tuple[int, RunSpec]], report: Callable[[str, Any], None]) -> None:
-    plan = None
+def _run_chain(specs: Sequence[tuple[int, RunSpec]], report: Callable[[str, Any], None],
+               known: dict[int, Any] | None = None, relaxed: Sequence[Any] = ()) -> None:
+    """Run a chain in order, each run warm-started from the previous plan. ``known``: runs
+    done already (their PlanRef), skipped but still passed on as warm starts. Every plan is
+    reported as ``("ref", (index, ref))`` too, for callers that keep them."""
+    known = known or {}
+    ref = None
     for index, spec in specs:
+        if index in known:
+            ref = known[index]
+            continue
         report("start", index)
-        outcome, plan = run_one(index, spec, warm=plan)
+        outcome, ref = run_one(index, spec, warm=ref, relaxed=relaxed)
+        report("ref", (index, ref))  # before "done": the caller may stop listening at the last "done"
         report("done", outcome)
 
 
@@ -172,8 +184,13 @@ def _worker_init(q) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C for everyone
 
 
-def _worker_chain(specs: Sequence[tuple[int, RunSpec]]) -> None:
-    _run_chain(specs, lambda kind, payload: _QUEUE.put((kind, payload)))
+def _worker_chain(specs: Sequence[tuple[int, RunSpec]], known: dict[int, Any], relaxed: Sequence[Any],
+                  want_refs: Sequence[int]) -> None:
+    def put(kind: str, payload: Any) -> None:
+        if kind != "ref" or payload[0] in want_refs:  # plans are sent back only when needed
+            _QUEUE.put((kind, payload))
+
+    _run_chain(specs, put, known, relaxed)
 
 
 def _context():
@@ -197,17 +214,26 @@ def run_all(
     *,
     workers: int | None = None,
     on_event: Callable[[str, Any], None] | None = None,
+    anchors: Sequence[int] = (),
+    early: int = 0,
 ) -> tuple[list[Outcome | None], bool]:
     """Run every spec; returns the outcomes in spec order (None where not run) and
     whether Ctrl-C stopped the runs.
 
     ``chains`` group spec indices that run in order with warm starts (default: every
-    spec alone). ``on_event(kind, payload)`` is called in this process with
-    ``("begin", specs)`` once, then ``("start", index)`` and ``("done", outcome)`` per run,
-    for progress displays.
+    spec alone). ``anchors``: spec indices solved first (in parallel), whose plans every
+    other run may take without a solve when they are proven optimal there too (a sweep's
+    end points: see :func:`kamopt.model.optimise.from_relaxation`); they keep their place
+    in their chains as warm starts; the first ``early`` chains run beside the anchors (so
+    no worker idles while a long anchor solves) and do without their plans. Which runs may
+    use the anchors depends on these arguments only, never on the worker count.
+    ``on_event(kind, payload)`` is called in this process
+    with ``("begin", specs)`` once, then ``("start", index)`` and ``("done", outcome)`` per
+    run, for progress displays.
     """
     chains = [list(c) for c in (chains if chains is not None else [[i] for i in range(len(specs))])]
-    workers = max(1, min(workers or default_workers(), len(chains)))
+    anchors = [a for a in dict.fromkeys(anchors) if 0 <= a < len(specs)]
+    workers = max(1, min(workers or default_workers(), len(chains) + len(anchors)))
     # One solver thread per run (unless the user or the policy chose a count): the runs
     # themselves fill the cores, and HiGHS's search depends on its thread count, so a fixed
     # count gives the same plans whatever the number of workers or cores. Two HiGHS runs
@@ -216,18 +242,33 @@ def run_all(
     # single-thread runs side by side finish ~1.5x sooner than two 2-thread runs in turn).
     specs = [replace(s, threads_each=1) if s.threads_each == 0 else s for s in specs]
     outcomes: list[Outcome | None] = [None] * len(specs)
+    known: dict[int, Any] = {}
     notify = on_event or (lambda kind, payload: None)
     notify("begin", list(specs))
 
     def record(kind: str, payload: Any) -> None:
+        if kind == "ref":
+            if payload[0] in anchors:
+                known[payload[0]] = payload[1]  # None when the run failed
+            return
         if kind == "done":
             outcomes[payload.index] = payload
         notify(kind, payload)
 
+    def stages() -> Iterator[tuple[list[list[int]], dict[int, Any], list[Any]]]:
+        """(chains, runs done before, relaxations): the anchors alone first, then the
+        chains with the anchors' plans (read once the anchors are done)."""
+        if anchors:
+            yield [[a] for a in anchors] + chains[:early], {}, []
+            yield chains[early:], dict(known), [known[a] for a in anchors if known.get(a) is not None]
+        else:
+            yield chains, {}, []
+
     if workers == 1:
         try:
-            for chain in chains:
-                _run_chain([(i, specs[i]) for i in chain], record)
+            for group, done_before, relaxed in stages():
+                for chain in group:
+                    _run_chain([(i, specs[i]) for i in chain], record, done_before, relaxed)
         except KeyboardInterrupt:
             return outcomes, True
         return outcomes, False
@@ -236,23 +277,11 @@ def run_all(
     q = ctx.Queue()
     pool = ctx.Pool(workers, initializer=_worker_init, initargs=(q,))
     try:
-        results = [pool.apply_async(_worker_chain, ([(i, specs[i]) for i in chain],)) for chain in chains]
-        expected = sum(len(c) for c in chains)
-        done = 0
-        while done < expected:
-            try:
-                kind, payload = q.get(timeout=0.2)
-            except queue_module.Empty:
-                for chain, res in zip(chains, results):  # a chain that died: say so, do not wait forever
-                    if res.ready() and not res.successful():
-                        for i in chain:
-                            if outcomes[i] is None:
-                                record("done", Outcome(i, specs[i].label, EXIT_INTERNAL,
-                                                       error="the worker process failed"))
-                                done += 1
-                continue
-            record(kind, payload)
-            done += kind == "done"
+        for group, done_before, relaxed in stages():
+            results = [pool.apply_async(_worker_chain, ([(i, specs[i]) for i in chain], done_before, relaxed,
+                                                        anchors))
+                       for chain in group]
+            _collect(q, group, results, done_before, specs, outcomes, record)
         pool.close()
         pool.join()
         return outcomes, False
@@ -267,3 +296,24 @@ def run_all(
             if kind == "done":
                 outcomes[payload.index] = payload
         return outcomes, True
+
+
+def _collect(q, chains: Sequence[Sequence[int]], results: Sequence[Any], done_before: dict[int, Any],
+             specs: Sequence[RunSpec], outcomes: list[Outcome | None], record: Callable[[str, Any], None]) -> None:
+    """Relay the workers' events until every run of ``chains`` (but those done before) is done."""
+    expected = sum(1 for c in chains for i in c if i not in done_before)
+    done = 0
+    while done < expected:
+        try:
+            kind, payload = q.get(timeout=0.2)
+        except queue_module.Empty:
+            for chain, res in zip(chains, results):  # a chain that died: say so, do not wait forever
+                if res.ready() and not res.successful():
+                    for i in chain:
+                        if outcomes[i] is None and i not in done_before:
+                            record("done", Outcome(i, specs[i].label, EXIT_INTERNAL,
+                                                   error="the worker process failed"))
+                            done += 1
+            continue
+        record(kind, payload)
+        done += kind == "done"

@@ -14,6 +14,10 @@ optimum is not always nested); and a recommended point, saying which rule chose 
   between its ends (both axes scaled to 0-1): where more of the swept value stops
   paying as much. A curve that is nearly straight has no knee, and the output says so.
 
+Both end points are solved first; the looser one's plan is taken without a solve at
+every point where :func:`kamopt.model.optimise.from_relaxation` proves it optimal too
+(``solved`` is false there in frontier.csv).
+
 The objective is already net of cost to serve and hiring, so a step whose marginal value
 is zero or negative is never worth taking whatever the rule. Infeasible points get their
 status only (the diagnosis is another MILP per point; ``kamopt solve`` gives it).
@@ -30,6 +34,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from kamopt.errors import Diagnostic, PolicyError
+from kamopt.model.optimise import NOT_RESOLVED
 from kamopt.policy.loader import load_policy
 from kamopt.report.writers import output_folder
 from kamopt.runs import Outcome, RunSpec, default_workers, ids_over, run_all
@@ -178,9 +183,19 @@ def frontier(
     # Larger values usually mean larger portfolios and longer solves: start those first, so
     # the short chains fill the gaps at the end instead of a long one running alone.
     chains.reverse()
-    n_workers = max(1, min(workers or default_workers(), len(chains)))
+    n_workers = max(1, workers or default_workers())
     with output_folder(out, force) as folder:
-        outcomes, interrupted = run_all(specs, chains, workers=n_workers, on_event=on_event)
+        # Both ends are solved first: on a sweep of a limit one of them is the loosest
+        # point, and its plan is taken without a solve wherever it is proven optimal too
+        # (e.g. every key_accounts.max at or above the count it chose). The middle chain,
+        # the least likely to fall within it, runs beside them (it holds neither end).
+        ends = sorted({0, len(specs) - 1})
+        early = 0
+        if len(chains) >= 3:
+            chains.insert(0, chains.pop(len(chains) // 2))
+            early = 1
+        outcomes, interrupted = run_all(specs, chains, workers=n_workers, on_event=on_event, anchors=ends,
+                                        early=early)
         f = Frontier(path, list(values), base_value, specs, outcomes, interrupted, Recommendation(None, "", ""),
                      step_cost, currency)
         f.recommendation = recommend(f.values, f.objectives(), step_cost)
@@ -215,14 +230,15 @@ def frontier_table(f: Frontier) -> tuple[list[str], list[list[Any]]]:
               "annual_cost", "marginal_cost", "key_accounts"] + [f"tier_{t}" for t in tiers]
     header += ["hires_total", "kam_hours_used_pct", "sponsor_slots_used_pct", "budget_used_pct"]
     header += [f"support_used_pct[{s}]" for s in support]
-    header += ["accounts_in", "accounts_out", "recommended", "error"]
+    header += ["accounts_in", "accounts_out", "recommended", "solved", "error"]
     rows = []
     prev: tuple[float, Outcome] | None = None
     for v, o in zip(f.values, f.outcomes):
         rec = f.recommendation.index is not None and f.values[f.recommendation.index] == v
         if o is None or not o.has_plan:
             status = "not run (interrupted)" if o is None else o.summary["status"] if o.ok else "error"
-            rows.append([v, status] + [None] * (len(header) - 4) + [False, None if o is None else o.error])
+            error = None if o is None else o.error
+            rows.append([v, status] + [None] * (len(header) - 5) + [False, o is not None, error])
             continue
         s = o.summary
         obj, cost = s["objective"], s["annual_cost"]
@@ -241,7 +257,7 @@ def frontier_table(f: Frontier) -> tuple[list[str], list[list[Any]]]:
         row += [sum(s["hires"].values()), o.used_pct("kam_hours"), o.used_pct("sponsor_slots"),
                 o.used_pct("budget")]
         row += [o.used_pct("support_hours", sp) for sp in support]
-        row += [entered, left, rec, None]
+        row += [entered, left, rec, not s["solver_message"].startswith(NOT_RESOLVED), None]
         rows.append(row)
         prev = (v, o)
     return header, rows

@@ -241,6 +241,24 @@ class LinearModel:
         self.freeze()
         return float(self.cost @ np.asarray(x, dtype=float) + self.constant)
 
+    def restricts(self, other: "LinearModel") -> bool:
+        """Whether this model is ``other`` with tighter (or equal) bounds only: the same
+        columns, rows, matrix, costs, constant and integrality, every column and row bound
+        inside ``other``'s. Then every plan feasible here is feasible there with the same
+        objective, so ``other``'s proven bound holds here too."""
+        self.freeze()
+        other.freeze()
+        if (self.col_names != other.col_names or self.row_names != other.row_names
+                or self.constant != other.constant or not np.array_equal(self.cost, other.cost)
+                or not np.array_equal(self.integer, other.integer)):
+            return False
+        mine, theirs = self.csc(), other.csc()
+        if not (np.array_equal(mine.start, theirs.start) and np.array_equal(mine.index, theirs.index)
+                and np.array_equal(mine.value, theirs.value)):
+            return False
+        return bool(np.all(self.lower >= other.lower) and np.all(self.upper <= other.upper)
+                    and np.all(self.row_lower >= other.row_lower) and np.all(self.row_upper <= other.row_upper))
+
     def copy(self) -> "LinearModel":
         """A frozen copy whose bounds and costs may be edited; the matrix is shared."""
         self.freeze()

@@ -15,7 +15,7 @@ import numpy as np
 
 from .build import Built, build_model, current_tiers
 from .problem import Problem
-from .solution import NEW_HIRE, Assignment, ObjectiveParts, Solution
+from .solution import NEW_HIRE, Assignment, ObjectiveParts, Solution, Status
 from .solvers import SolverOptions, run
 from .transport import integral_flow
 
@@ -176,4 +176,47 @@ def optimise(
         status=raw.status, assignment=assignment, objective=objective, parts=parts, bound=bound,
         gap=gap, solver=raw.solver, build_seconds=build_seconds, solve_seconds=raw.seconds,
         violations=violations, message=raw.message,
+    )
+
+
+NOT_RESOLVED = "not re-solved: "
+"""Start of the solver message of a plan taken by :func:`from_relaxation`."""
+
+
+def from_relaxation(problem: Problem, options: SolverOptions, relaxed_problem: Problem, relaxed: Solution,
+                    note: str = "a looser problem") -> Solution | None:
+    """The relaxed problem's plan as this problem's optimum, proven without a solve, or None.
+
+    It holds when (1) this problem's model is the relaxed one with tighter bounds only
+    (:meth:`LinearModel.restricts`: same columns, rows, matrix and objective), so the
+    relaxed bound is a bound here too; (2) the plan's column vector keeps every row and
+    column bound here (the caller also runs the verifier); and (3) its objective here is
+    within ``options.gap`` of that bound. A sweep over a limit reuses the loosest point's
+    plan for every point it still fits: e.g. every ``key_accounts.max`` at or above the
+    count the unconstrained optimum chose.
+    """
+    if relaxed.assignment is None or relaxed.bound is None or not relaxed.status.has_solution:
+        return None
+    t0 = time.perf_counter()
+    built = build_model(problem)
+    if not built.model.restricts(build_model(relaxed_problem).model):
+        return None
+    m = built.model
+    x = start_vector(built, relaxed.assignment)
+    act = m.activity(x)
+    tol = 1e-6 * np.maximum(1.0, np.abs(act))
+    if (np.any(x < m.lower - 1e-9) or np.any(x > m.upper + 1e-9)
+            or np.any(act < m.row_lower - tol) or np.any(act > m.row_upper + tol)):
+        return None
+    parts, violations = objective_parts(problem, relaxed.assignment)
+    objective = parts.total
+    bound = max(relaxed.bound, objective)
+    gap = (bound - objective) / max(1.0, abs(objective))
+    if gap > options.gap:
+        return None
+    return Solution(
+        status=Status.OPTIMAL, assignment=relaxed.assignment, objective=objective, parts=parts, bound=bound,
+        gap=gap, solver=relaxed.solver, build_seconds=time.perf_counter() - t0, solve_seconds=0.0,
+        violations=violations,
+        message=f"{NOT_RESOLVED}the plan of {note} keeps every rule here and its bound proves it optimal",
     )
