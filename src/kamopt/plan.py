@@ -112,7 +112,7 @@ class PlanRef:
     problem: Problem
     solution: Solution
     label: str = ""
-    """How the outputs name it, e.g. ``the point portfolio.key_accounts.max=797``."""
+    """How messages name it, e.g. ``run 797`` (a frontier point is labelled by its value)."""
 
 
 def solver_options(

@@ -5,7 +5,10 @@ boiled down to an :class:`Outcome`: small, picklable, enough to compare runs (th
 the portfolio by account id, resource usage) and, when asked, the plan's files and
 workbook sheets. Runs are grouped in *chains*: the runs of a chain go in order in one
 worker, each starting the solver from the previous plan (a sweep's warm start); chains
-run in parallel, as many at once as there are workers.
+run in parallel, as many at once as there are workers. *Anchors* (a sweep's end points)
+run first; a later run takes an anchor's plan without a solve when it is proven optimal
+there too (:func:`kamopt.model.optimise.from_relaxation`). Each run's solver gets one
+thread unless told otherwise, so results never depend on the number of workers.
 
 Interruption: Ctrl-C stops the workers at once; the outcomes that finished are kept and
 returned with ``interrupted=True`` (the caller writes them and says so). Workers ignore
