@@ -20,10 +20,8 @@ HTML-escaped. The same folders give the same bytes (no clock, no paths).
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -50,7 +48,7 @@ from kamopt.report.html_assets import (
     tier_colour,
     to_float,
 )
-from kamopt.report.writers import FORMULA_PREFIXES, write_text_atomic
+from kamopt.report.writers import FORMULA_PREFIXES, make_parent, write_text_atomic
 
 Row = dict[str, str]
 
@@ -897,12 +895,7 @@ def check_output_file(out: Path, force: bool) -> None:
     if out.exists() and not force:
         raise OutputError(Diagnostic("the report file already exists", file=str(out),
                                      hint="use --force to replace it, or choose another --out"))
-    parent = out.resolve().parent
-    if not parent.exists():
-        try:
-            parent.mkdir(parents=True, exist_ok=True)
-        except OSError as err:
-            raise OutputError(Diagnostic(f"cannot create the folder: {err.strerror}", file=str(parent))) from None
+    make_parent(out)
 
 
 def write_report(plan: str | Path, out: str | Path, *, compare: str | Path | None = None,
@@ -911,16 +904,6 @@ def write_report(plan: str | Path, out: str | Path, *, compare: str | Path | Non
     out = Path(out)
     check_output_file(out, force)
     text = render(read_inputs(plan, compare, frontier))
-    write_text_atomic(out, text)
-    _shareable(out)
+    write_text_atomic(out, text)  # with the usual permissions of a new file: a report is made to be shared
     return out
-
-
-def _shareable(path: Path) -> None:
-    """Give the report the usual permissions of a new file (the atomic writer's temporary
-    file is private to its owner, but a report is made to be shared)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    with contextlib.suppress(OSError):
-        os.chmod(path, 0o666 & ~mask)
 

@@ -151,6 +151,17 @@ def write_text_atomic(path: Path, text: str) -> None:
         raise
 
 
+def make_parent(out: Path) -> Path:
+    """Create the folder that will hold ``out`` if it is missing; returns it."""
+    parent = Path(out).resolve().parent
+    if not parent.exists():
+        try:
+            parent.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise OutputError(Diagnostic(f"cannot create the folder: {err.strerror}", file=str(parent))) from None
+    return parent
+
+
 def check_output_dir(out: Path, force: bool) -> None:
     """Fail early (before any work) if ``out`` cannot receive results."""
     out = Path(out)
@@ -163,12 +174,7 @@ def check_output_dir(out: Path, force: bool) -> None:
                 hint="use --force to replace them, or choose another --out",
             )
         )
-    parent = out.resolve().parent
-    if not parent.exists():
-        try:
-            parent.mkdir(parents=True, exist_ok=True)
-        except OSError as err:
-            raise OutputError(Diagnostic(f"cannot create the folder: {err.strerror}", file=str(parent))) from None
+    parent = make_parent(out)
     if not os.access(parent, os.W_OK):
         raise OutputError(Diagnostic("the folder is not writable", file=str(parent)))
 

@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Mapping, Sequence
 
+from kamopt.data.table import column_letter
 from kamopt.plan import Plan
 from kamopt.report.plan_tables import portfolio_table, resources_table, summary
 from kamopt.report.resourcing_tables import hiring_table, sponsorship_table, support_table
@@ -207,18 +208,9 @@ def _string_item(text: str) -> str:
     return f'<si><t xml:space="preserve">{_escape(text)}</t></si>'
 
 
-def _column_letter(number: int) -> str:
-    """Excel's name of a column, counted from 1: 1 -> A, 26 -> Z, 27 -> AA."""
-    letters = ""
-    while number:
-        number, rest = divmod(number - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
-
-
 def _table_corner(sheet: Sheet) -> tuple[str, int] | None:
     """Column and row of the table's bottom-right cell, or None for a sheet without columns."""
-    return (_column_letter(len(sheet.header)), len(sheet.rows) + 1) if sheet.header else None
+    return (column_letter(len(sheet.header)), len(sheet.rows) + 1) if sheet.header else None
 
 
 _XML = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
@@ -280,7 +272,7 @@ class _Book:
     def _sheet_data(self, sheet: Sheet) -> tuple[str, list[int]]:
         """The ``<row>`` elements, and each column's width in characters (before padding)."""
         formats = [fmt or None for fmt in sheet.column_formats()]
-        letters = [_column_letter(j) for j in range(1, len(formats) + 1)]
+        letters = [column_letter(j) for j in range(1, len(formats) + 1)]
         styles = [self.xf(fmt) for fmt in formats]
         widths = [len(str(h)) + 3 for h in sheet.header]  # room for the filter button
         head = "".join(self._header_cell(col, _text(h)) for col, h in zip(letters, sheet.header))
