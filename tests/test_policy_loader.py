@@ -318,3 +318,41 @@ def test_positions_cover_nested_keys():
     data, positions = parse_yaml("a:\n  b:\n    - x\n    - y: 1\n", "f.yaml")
     assert data == {"a": {"b": ["x", {"y": 1}]}}
     assert positions[("a", "b", 1, "y")][1:] == (4, 7)
+
+
+def test_every_policy_field_has_its_docstring():
+    """field_docs reads the docstring under each field (the reference and `kamopt schema` use it)."""
+    from pydantic import BaseModel
+
+    from kamopt.policy import schema
+
+    def models(base):
+        return [base] + [m for sub in base.__subclasses__() for m in models(sub)]
+
+    undocumented = [f"{m.__name__}.{name}" for m in models(schema.Strict) for name in m.model_fields
+                    if not schema.field_docs(m).get(name)]
+    assert undocumented == []
+    assert schema.field_docs(schema.Policy)["portfolio"] == "Portfolio rules."
+
+    class Base(BaseModel):
+        a: int = 0
+        """First."""
+        b: int = 0
+
+    class Child(Base):
+        c: int = 0
+        """Third,
+        on two lines."""
+        b: int = 1
+        """Second, redocumented."""
+
+    assert schema.field_docs(Child) == {"a": "First.", "b": "Second, redocumented.", "c": "Third,\non two lines."}
+
+
+def test_json_schema_describes_nested_fields():
+    from kamopt.policy.schema import json_schema
+
+    s = json_schema()
+    assert s["properties"]["tiers"]["description"]
+    assert all(p.get("description") for p in s["$defs"]["Portfolio"]["properties"].values())
+

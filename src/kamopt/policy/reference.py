@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
-from kamopt.policy.schema import Policy
+from kamopt.policy.schema import Policy, field_docs
 
 INTRO = """\
 # Policy reference
@@ -147,9 +147,10 @@ def _default(info) -> str:
 
 def rows(model: type[BaseModel], prefix: str = "", seen: frozenset = frozenset()) -> list[tuple[str, str, str, str]]:
     out = []
+    docs = field_docs(model)
     for name, info in model.model_fields.items():
         key = f"{prefix}{name}"
-        doc = " ".join((info.description or "").split())
+        doc = " ".join(docs.get(name, "").split())
         kind = _type_name(typing.Annotated[(info.annotation, *info.metadata)]) if info.metadata \
             else _type_name(info.annotation)
         out.append((key, kind, _default(info), doc.replace("``", "`")))

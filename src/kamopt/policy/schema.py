@@ -2,8 +2,11 @@
 
 Every model forbids unknown keys and is immutable. Every field has a docstring with its
 unit and default; they feed ``kamopt schema`` (JSON Schema for editors) and the policy
-reference in ``docs/policy.md``. Cross-field rules live in ``model_validator(mode="after")``
-and name the fields they compare.
+reference in ``docs/policy.md`` through :func:`field_docs`, which reads them from the
+source on demand (pydantic's ``use_attribute_docstrings`` would parse every class's
+source at import, a third of this module's import time, for output few runs make).
+Cross-field rules live in ``model_validator(mode="after")`` and name the fields they
+compare.
 
 Expressions (eligibility rules, per-account numbers) are checked for syntax here; their
 field names and types are checked against the data at screening time.
@@ -11,6 +14,9 @@ field names and types are checked against the data at screening time.
 
 from __future__ import annotations
 
+import ast
+import functools
+import inspect
 import math
 from typing import Annotated, Any, Literal
 
@@ -32,7 +38,33 @@ from kamopt.errors import ExpressionError, one_of
 class Strict(BaseModel):
     """Base of every policy model: unknown keys are errors, values are immutable."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@functools.cache
+def field_docs(model: type[BaseModel]) -> dict[str, str]:
+    """Field name -> the docstring written under the field, for ``model`` and its bases.
+
+    The convention pydantic's ``use_attribute_docstrings`` reads: a string literal right
+    after an annotated attribute documents it. A field's ``description``, where one is
+    set, wins over its docstring."""
+    docs: dict[str, str] = {}
+    for cls in reversed(model.__mro__):
+        if not (isinstance(cls, type) and issubclass(cls, BaseModel)) or cls is BaseModel:
+            continue
+        try:
+            tree = ast.parse(inspect.cleandoc("\n" + inspect.getsource(cls)))
+        except (OSError, TypeError, SyntaxError):
+            continue
+        body = tree.body[0].body if tree.body and isinstance(tree.body[0], ast.ClassDef) else []
+        for stmt, after in zip(body, body[1:]):
+            if (isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name)
+                    and isinstance(after, ast.Expr) and isinstance(after.value, ast.Constant)
+                    and isinstance(after.value.value, str)):
+                docs[stmt.target.id] = inspect.cleandoc(after.value.value)
+    fields = getattr(model, "model_fields", {})
+    return {name: fields[name].description or docs.get(name, "") for name in fields
+            if fields[name].description or docs.get(name)}
 
 
 def _check_identifier(value: str) -> str:
@@ -681,6 +713,34 @@ def _step_override_problems(policy: Policy) -> list[tuple[tuple[str | int, ...],
 def json_schema() -> dict[str, Any]:
     """The JSON Schema of a policy file (for editors: validation and autocompletion)."""
     schema = Policy.model_json_schema()
+    _describe(schema, {m.__name__: m for m in _models(Strict)})
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "kamopt policy"
     return schema
+
+
+def _models(base: type[BaseModel]) -> list[type[BaseModel]]:
+    """``base`` and every model that derives from it."""
+    out = [base]
+    for sub in base.__subclasses__():
+        out += _models(sub)
+    return out
+
+
+def _describe(node: Any, models: dict[str, type[BaseModel]]) -> None:
+    """Give each model's properties in a JSON Schema their field docstrings."""
+    if isinstance(node, list):
+        for item in node:
+            _describe(item, models)
+        return
+    if not isinstance(node, dict):
+        return
+    model = models.get(node.get("title", "")) if isinstance(node.get("properties"), dict) else None
+    if model is not None:
+        docs = field_docs(model)
+        for name, info in model.model_fields.items():
+            prop = node["properties"].get(info.alias or name)
+            if isinstance(prop, dict) and docs.get(name) and "description" not in prop:
+                prop["description"] = docs[name]
+    for value in node.values():
+        _describe(value, models)
