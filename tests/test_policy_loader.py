@@ -356,3 +356,24 @@ def test_json_schema_describes_nested_fields():
     assert s["properties"]["tiers"]["description"]
     assert all(p.get("description") for p in s["$defs"]["Portfolio"]["properties"].values())
 
+
+@pytest.mark.parametrize("path", sorted(Path(__file__).parents[1].glob("policies/*.yaml"))
+                         + sorted(Path(__file__).parents[1].glob("scenarios/*.yaml")), ids=lambda p: p.name)
+def test_libyaml_and_python_composers_agree(path, monkeypatch):
+    """The fast (libyaml) composer gives the same data and the same positions."""
+    from kamopt.policy import loader
+
+    text = path.read_text(encoding="utf-8")
+    fast = parse_yaml(text, str(path))
+    monkeypatch.setattr(loader, "_FAST_COMPOSER", None)
+    assert parse_yaml(text, str(path)) == fast
+
+
+@pytest.mark.parametrize("text", ["a: " + "[" * 60_000 + "]" * 60_000 + "\n",
+                                  "a: " + "{b: " * 60_000 + "1" + "}" * 60_000 + "\n"], ids=["lists", "maps"])
+def test_deep_flow_nesting_is_an_error_not_a_crash(tmp_path, text):
+    """libyaml recurses on the C stack and would crash the process at this depth."""
+    path = tmp_path / "deep.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(PolicyError, match="nested too deeply"):
+        load_policy(path)
