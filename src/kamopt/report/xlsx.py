@@ -461,7 +461,7 @@ def _zip(parts: Mapping[str, str]) -> bytes:
             info.compress_type = zipfile.ZIP_DEFLATED
             info.create_system = 3  # Unix, whatever the platform: the same bytes everywhere
             info.external_attr = 0o644 << 16
-            zf.writestr(info, text.encode("utf-8"))
+            zf.writestr(info, text.encode("utf-8"), compresslevel=1)  # 3 x faster than 6, files 1.25 x larger
     return out.getvalue()
 
 
