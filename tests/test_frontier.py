@@ -158,6 +158,25 @@ def test_chart_files_are_real_images(sweep):
     assert "<svg" in svg and "</svg>" in svg and len(svg) > 10_000
 
 
+def test_chart_leaves_the_process_backend_alone():
+    """No pyplot, no backend switch: a notebook's figures and backend survive a frontier."""
+    import subprocess
+    import sys
+
+    code = (
+        "import matplotlib, sys\n"
+        "matplotlib.use('svg')\n"
+        "from kamopt.report.chart import frontier_chart, warm\n"
+        "warm()\n"
+        "png, svg = frontier_chart([1, 2, 3], [10.0, 20.0, 25.0], [None, 10.0, 5.0], recommended=1, x_label='x')\n"
+        "assert png[:4] == b'\\x89PNG' and b'<svg' in svg\n"
+        "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot imported'\n"
+        "assert matplotlib.get_backend() == 'svg', matplotlib.get_backend()\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+
+
 def test_same_sweep_gives_the_same_files_whatever_the_worker_count(instance, sweep, tmp_path):
     _, out = sweep
     kamopt.frontier(instance, MAX, parse_values("18:40:2"), tmp_path / "one", workers=1, solver={"gap": 1e-6})

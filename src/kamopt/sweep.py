@@ -29,6 +29,7 @@ plan.xlsx (the recommended point's plan with Frontier and Entries sheets).
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -36,6 +37,7 @@ from typing import Any, Callable, Sequence
 from kamopt.errors import Diagnostic, PolicyError
 from kamopt.model.optimise import NOT_RESOLVED
 from kamopt.policy.loader import load_policy
+from kamopt.report.chart import warm as warm_chart
 from kamopt.report.writers import output_folder
 from kamopt.runs import Outcome, RunSpec, default_workers, ids_over, run_all
 
@@ -194,6 +196,9 @@ def frontier(
         if len(chains) >= 3:
             chains.insert(0, chains.pop(len(chains) // 2))
             early = 1
+        # The main process only waits while the workers solve: it imports the chart's
+        # matplotlib meanwhile (the import lock makes the later import wait, never repeat).
+        threading.Thread(target=warm_chart, name="kamopt-chart-import", daemon=True).start()
         outcomes, interrupted = run_all(specs, chains, workers=n_workers, on_event=on_event, anchors=ends,
                                         early=early)
         f = Frontier(path, list(values), base_value, specs, outcomes, interrupted, Recommendation(None, "", ""),
