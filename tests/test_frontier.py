@@ -287,3 +287,20 @@ def test_a_looser_plan_that_breaks_a_rule_here_or_misses_the_gap_is_not_taken(in
     assert from_relaxation(loose.problem, opts, fits.problem, fits.solution) is None  # a tighter point proves nothing
     widened = replace(loose.solution, bound=loose.solution.objective * (1 + 1e-3))
     assert from_relaxation(fits.problem, opts, loose.problem, widened) is None  # bound too far off
+
+
+def test_after_the_anchors_the_chains_with_most_runs_left_start_first(instance):
+    """Anchors first; then, as soon as they are done, the chain with the most runs still to
+    solve (it would otherwise run alone at the end). Order changes no result."""
+    from kamopt.runs import RunSpec, run_all
+
+    specs = [RunSpec(str(v), str(instance), (f"{MAX}={v}",), {"gap": 1e-6}, diagnose=False)
+             for v in (20, 24, 28, 32, 36, 40)]
+    chains, anchors = [[0, 1], [2, 3, 4, 5]], [0, 5]
+    started: list[int] = []
+    one, _ = run_all(specs, chains, workers=1, anchors=anchors,
+                     on_event=lambda kind, payload: started.append(payload) if kind == "start" else None)
+    assert started == [0, 5, 2, 3, 4, 1]
+    two, _ = run_all(specs, chains, workers=2, anchors=anchors, early=1)
+    assert [o.summary["objective"] for o in one] == [o.summary["objective"] for o in two]
+    assert [o.summary["status"] for o in one] == [o.summary["status"] for o in two]

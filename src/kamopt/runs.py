@@ -196,6 +196,16 @@ def _worker_chain(specs: Sequence[tuple[int, RunSpec]], known: dict[int, Any], r
     _run_chain(specs, put, known, relaxed)
 
 
+def start_workers(workers: int | None = None) -> None:
+    """Start the worker server now, when more than one worker will run: its own import
+    of kamopt (~0.5 s) then overlaps the caller's preparation (reading every run's
+    policy) instead of following it. Starting the pool later finds it running."""
+    if max(1, workers or default_workers()) > 1 and _context().get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
+
+
 def _context():
     """Worker processes start from a clean server process, never by forking this one.
 
@@ -228,7 +238,8 @@ def run_all(
     other run may take without a solve when they are proven optimal there too (a sweep's
     end points: see :func:`kamopt.model.optimise.from_relaxation`); they keep their place
     in their chains as warm starts; the first ``early`` chains run beside the anchors (so
-    no worker idles while a long anchor solves) and do without their plans. Which runs may
+    no worker idles while a long anchor solves) and do without their plans; the other
+    chains start as soon as the anchors are done, most runs left first. Which runs may
     use the anchors depends on these arguments only, never on the worker count.
     ``on_event(kind, payload)`` is called in this process
     with ``("begin", specs)`` once, then ``("start", index)`` and ``("done", outcome)`` per
@@ -258,18 +269,25 @@ def run_all(
             outcomes[payload.index] = payload
         notify(kind, payload)
 
-    def stages() -> Iterator[tuple[list[list[int]], dict[int, Any], list[Any]]]:
-        """(chains, runs done before, relaxations): the anchors alone first, then the
-        chains with the anchors' plans (read once the anchors are done)."""
+    every = sorted({i for c in chains for i in c} | set(anchors))
+
+    def stages() -> Iterator[tuple[list[list[int]], dict[int, Any], list[Any], list[int]]]:
+        """(chains, runs done before, relaxations, runs to wait for before the next stage):
+        the anchors alone first, beside the early chains, then the other chains with the
+        anchors' plans, as soon as the anchors are done (the early chains run on). Those
+        start with the chains that have the most runs left, so a long one does not start
+        last and run alone at the end (the order changes no result, only the wall time)."""
         if anchors:
-            yield [[a] for a in anchors] + chains[:early], {}, []
-            yield chains[early:], dict(known), [known[a] for a in anchors if known.get(a) is not None]
+            yield [[a] for a in anchors] + chains[:early], {}, [], list(anchors)
+            done_before = dict(known)
+            rest = sorted(chains[early:], key=lambda c: -sum(i not in done_before for i in c))
+            yield rest, done_before, [known[a] for a in anchors if known.get(a) is not None], every
         else:
-            yield chains, {}, []
+            yield chains, {}, [], every
 
     if workers == 1:
         try:
-            for group, done_before, relaxed in stages():
+            for group, done_before, relaxed, _ in stages():
                 for chain in group:
                     _run_chain([(i, specs[i]) for i in chain], record, done_before, relaxed)
         except KeyboardInterrupt:
@@ -280,11 +298,12 @@ def run_all(
     q = ctx.Queue()
     pool = ctx.Pool(workers, initializer=_worker_init, initargs=(q,))
     try:
-        for group, done_before, relaxed in stages():
-            results = [pool.apply_async(_worker_chain, ([(i, specs[i]) for i in chain], done_before, relaxed,
-                                                        anchors))
-                       for chain in group]
-            _collect(q, group, results, done_before, specs, outcomes, record)
+        running: list[tuple[list[int], Any]] = []
+        for group, done_before, relaxed, wait_for in stages():
+            running += [(chain, pool.apply_async(_worker_chain, ([(i, specs[i]) for i in chain], done_before,
+                                                                 relaxed, anchors)))
+                        for chain in group]
+            _collect(q, running, wait_for, specs, outcomes, record)
         pool.close()
         pool.join()
         return outcomes, False
@@ -301,22 +320,20 @@ def run_all(
         return outcomes, True
 
 
-def _collect(q, chains: Sequence[Sequence[int]], results: Sequence[Any], done_before: dict[int, Any],
-             specs: Sequence[RunSpec], outcomes: list[Outcome | None], record: Callable[[str, Any], None]) -> None:
-    """Relay the workers' events until every run of ``chains`` (but those done before) is done."""
-    expected = sum(1 for c in chains for i in c if i not in done_before)
-    done = 0
-    while done < expected:
+def _collect(q, running: Sequence[tuple[Sequence[int], Any]], wait_for: Sequence[int], specs: Sequence[RunSpec],
+             outcomes: list[Outcome | None], record: Callable[[str, Any], None]) -> None:
+    """Relay the workers' events until every run in ``wait_for`` is done. ``running``:
+    the chains submitted so far with their async results (a chain whose worker died has
+    its runs that never finished recorded as failed, so nothing waits forever)."""
+    while any(outcomes[i] is None for i in wait_for):
         try:
             kind, payload = q.get(timeout=0.2)
         except queue_module.Empty:
-            for chain, res in zip(chains, results):  # a chain that died: say so, do not wait forever
+            for chain, res in running:
                 if res.ready() and not res.successful():
                     for i in chain:
-                        if outcomes[i] is None and i not in done_before:
+                        if outcomes[i] is None:
                             record("done", Outcome(i, specs[i].label, EXIT_INTERNAL,
                                                    error="the worker process failed"))
-                            done += 1
             continue
         record(kind, payload)
-        done += kind == "done"

@@ -39,7 +39,7 @@ from kamopt.model.optimise import NOT_RESOLVED
 from kamopt.policy.loader import load_policy
 from kamopt.report.chart import warm as warm_chart
 from kamopt.report.writers import output_folder
-from kamopt.runs import Outcome, RunSpec, default_workers, ids_over, run_all
+from kamopt.runs import Outcome, RunSpec, default_workers, ids_over, run_all, start_workers
 
 MAX_POINTS = 200
 CHAIN = 5
@@ -178,6 +178,7 @@ def frontier(
 
     out = Path(out)
     check_output_dir(out, force)
+    start_workers(workers)
     specs, base_value, currency = plan_points(policy, path, values, overrides=overrides, solver=solver)
     # Chains of neighbouring points share warm starts. Their length depends on the sweep
     # only, never on the worker count, so the same sweep gives the same files anywhere.

@@ -25,7 +25,7 @@ from typing import Any, Callable, Sequence
 from kamopt.errors import Diagnostic, PolicyError
 from kamopt.policy.loader import LoadedPolicy, load_policy
 from kamopt.report.writers import output_folder
-from kamopt.runs import Outcome, RunSpec, ids_over, run_all
+from kamopt.runs import Outcome, RunSpec, ids_over, run_all, start_workers
 
 BASE = "base"
 
@@ -113,6 +113,7 @@ def compare(
 
     out = Path(out)
     check_output_dir(out, force)
+    start_workers(workers)
     specs, base = plan_runs(policy, scenarios, overrides=overrides, solver=solver)
     with output_folder(out, force) as folder:
         specs = [RunSpec(s.label, s.policy, s.overrides, s.solver, str(folder.path / s.label), s.want_sheets)
