@@ -402,3 +402,49 @@ def test_repeated_texts_share_one_string_object(tmp_path):
 @given(st.integers(min_value=1, max_value=16_384))
 def test_column_letter_matches_openpyxl(k):
     assert column_letter(k) == openpyxl.utils.get_column_letter(k)
+
+
+_CELL_PIECES = st.sampled_from(["", " ", "\u00a0", "\t", "\r", "\n", "+", "-", ".", ",", "'", "e", "E", "_", "%",
+                                "0", "1", "7", "12", "123", "1,234", "1.234", "1 234", "1\u00a0234", "1'234",
+                                "1e400", "inf", "nan", "x"])
+
+
+@settings(max_examples=400, deadline=None)
+@given(cells=st.lists(st.lists(_CELL_PIECES, max_size=5).map("".join), min_size=1, max_size=6),
+       decimal=st.sampled_from([".", ","]), thousands=st.sampled_from([None, ",", ".", " ", "'"]))
+def test_whole_column_parse_gives_what_the_cell_parser_gives(cells, decimal, thousands):
+    """The one-match fast path for all-number columns agrees exactly with cell by cell."""
+    from kamopt.data import table as t
+
+    if thousands == decimal:
+        return
+    fast = t._all_numbers(cells, decimal, thousands)
+    parse = t._number_parser(decimal, thousands)
+    slow = [parse(c) if c else math.nan for c in cells]
+    if fast is not None:  # falling back is always right; a value must be the cell parser's
+        assert all(v is not None for v in slow)
+        assert [None if math.isnan(v) else v for v in fast.tolist()] == [None if math.isnan(v) else v for v in slow]
+
+
+@given(st.lists(st.one_of(st.integers(-10**12, 10**12).map(str), st.floats(allow_nan=False, allow_infinity=False)
+                          .map(repr), st.floats(-1e6, 1e6).map(lambda v: f" {v:.3e}\t")), min_size=1),
+       st.sampled_from([".", ","]))
+def test_whole_column_parse_is_taken_for_plain_numbers(cells, decimal):
+    from kamopt.data import table as t
+
+    if decimal == ",":
+        cells = [c.replace(".", ",") for c in cells]
+    fast = t._all_numbers(cells, decimal, None)
+    parse = t._number_parser(decimal, None)
+    assert fast is not None and fast.tolist() == [parse(c) for c in cells]
+
+
+def test_whole_column_parse_is_taken_for_a_plain_numeric_column():
+    from kamopt.data import table as t
+
+    assert t._all_numbers([" 1,5", "2", "-3e2 ", ",5"], ",", ".").tolist() == [1.5, 2.0, -300.0, 0.5]
+    assert t._all_numbers(["1.234,5"], ",", ".") is None  # a separator: cell by cell checks its groups
+    assert np.isnan(t._all_numbers(["1", "", "2"], ".", None)).tolist() == [False, True, False]  # blank
+    assert t._all_numbers(["1", " ", "2"], ".", None) is None  # blanks only: the cell parser calls it bad
+    assert t._all_numbers(["1\n2", "3"], ".", None) is None  # a line break inside a cell
+    assert t._all_numbers(["1_000", "nan", "inf"][:1], ".", None) is None  # float() would take it
