@@ -215,6 +215,19 @@ def test_sponsor_classes_are_aggregated():
     assert classes[""].y.size == 0
 
 
+def test_sponsor_classes_per_account_past_the_threshold(monkeypatch):
+    from kamopt.model import build
+
+    monkeypatch.setattr(build, "SPONSOR_CLASSES_UP_TO", 2)
+    p = _sponsors()
+    b = build_model(p)
+    assert [c.name for c in b.sponsor_classes] == [p.account_ids[c.accounts[0]] for c in b.sponsor_classes]
+    assert all(c.accounts.size == 1 for c in b.sponsor_classes)
+    assert sorted(int(c.accounts[0]) for c in b.sponsor_classes) == [c.accounts[0] for c in b.sponsor_classes]
+    assert f"sponsor_cover[{p.account_ids[0]}]" in b.model.row_names
+    assert all(b.model.upper[c.y].tolist() == [1.0] * c.y.size for c in b.sponsor_classes)
+
+
 def test_change_penalty_constant_and_costs():
     p = _incumbents()
     b = build_model(p)

@@ -60,6 +60,25 @@ def test_optimum_equals_brute_force(p):
 
 
 @given(problems())
+def test_sponsor_flows_per_account_give_the_same_optimum(p):
+    """Past SPONSOR_CLASSES_UP_TO sponsored accounts each is its own sponsor class: the same
+    problem, so the same optimum, and the plan keeps every rule."""
+    from kamopt.model import build
+
+    by_class = solve(p)
+    saved = build.SPONSOR_CLASSES_UP_TO
+    build.SPONSOR_CLASSES_UP_TO = 0
+    try:
+        per_account = solve(p)
+    finally:
+        build.SPONSOR_CLASSES_UP_TO = saved
+    assert per_account.status == by_class.status
+    if per_account.status == Status.OPTIMAL:
+        assert close(per_account.objective, by_class.objective), (per_account.objective, by_class.objective)
+        assert verify(p, per_account.assignment).ok
+
+
+@given(problems())
 def test_optimum_at_least_greedy(p):
     report = verify(p, greedy(p))
     assume(report.ok)  # about 40% of the problems
