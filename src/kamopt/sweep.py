@@ -241,10 +241,11 @@ def frontier_table(f: Frontier) -> tuple[list[str], list[list[Any]]]:
     prev: tuple[float, Outcome] | None = None
     for v, o in zip(f.values, f.outcomes):
         rec = f.recommendation.index is not None and f.values[f.recommendation.index] == v
+        shown = int(v) if float(v).is_integer() else v  # a count or a whole amount: 88, not 88.00
         if o is None or not o.has_plan:
             status = "not run (interrupted)" if o is None else o.summary["status"] if o.ok else "error"
             error = None if o is None else o.error
-            rows.append([v, status] + [None] * (len(header) - 5) + [False, o is not None, error])
+            rows.append([shown, status] + [None] * (len(header) - 5) + [False, o is not None, error])
             continue
         s = o.summary
         obj, cost = s["objective"], s["annual_cost"]
@@ -258,7 +259,7 @@ def frontier_table(f: Frontier) -> tuple[list[str], list[list[Any]]]:
         else:
             d_obj = d_cost = per_unit = None
             entered = left = None
-        row = [v, s["status"], None if s["gap"] is None else 100.0 * s["gap"], obj, d_obj, per_unit, cost, d_cost,
+        row = [shown, s["status"], None if s["gap"] is None else 100.0 * s["gap"], obj, d_obj, per_unit, cost, d_cost,
                s["key_accounts"]] + [s["tiers"].get(t, 0) for t in tiers]
         row += [sum(s["hires"].values()), o.used_pct("kam_hours"), o.used_pct("sponsor_slots"),
                 o.used_pct("budget")]
