@@ -169,5 +169,5 @@ def explain_account(
         remarks.append(f"a re-solve stopped at its time limit ({options.time_limit:g} s) before proving the "
                        f"gap {options.gap:g}: the figures are the best found, proven only within the intervals shown "
                        f"(--time-limit gives the re-solves more time)")
-    return replace(base, entries=tuple(entries), exit=exit_, optimum=best.objective, optimum_bound=res._known()[1],
+    return replace(base, entries=tuple(entries), exit=exit_, optimum=best.objective, optimum_bound=res.known()[1],
                    gap=options.gap, remarks=tuple(remarks))

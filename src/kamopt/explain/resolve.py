@@ -107,7 +107,7 @@ class Resolver:
             start = _refilled(self.problem, start, account)
         return self._run(upper={int(c): 0.0 for c in cols}, start=start)
 
-    def _known(self) -> tuple[float | None, float | None]:
+    def known(self) -> tuple[float | None, float | None]:
         """(best known objective, upper bound on the optimum)."""
         base = self.optimum()
         best = self.best.objective if self.best is not None else None
@@ -117,7 +117,7 @@ class Resolver:
     def threshold(self, option: int, forced: Bounds) -> tuple[float | None, float | None, float | None]:
         """(threshold, low, high): the value ``option`` would need for its account to enter
         there, ``value + OPT - OPT_forced``, and the interval the solves prove it lies in."""
-        best, opt_high = self._known()
+        best, opt_high = self.known()
         if forced.objective is None or best is None:
             return None, None, None
         value = float(self.problem.value[option])
@@ -128,7 +128,7 @@ class Resolver:
 
     def lost(self, out: Bounds) -> tuple[float | None, float | None, float | None]:
         """(value lost, low, high) if the account is forced out: ``OPT - OPT_out``."""
-        best, opt_high = self._known()
+        best, opt_high = self.known()
         if out.objective is None or best is None:
             return None, None, None
         low = None if out.bound is None else max(0.0, best - out.bound)
