@@ -86,6 +86,30 @@ def test_forced_and_incumbents_first():
     assert [v.constraint for v in verify(p, g).violations] == ["override_in[C]"]  # C is not at silver
 
 
+def test_kept_accounts_take_a_named_kam_with_room_when_one_has():
+    # Ann has the most spare hours, but her one account slot goes to A; B, an incumbent too,
+    # goes to Bob, who has room, rather than over Ann's span.
+    kams = [Kam("Ann", pool=0, hours=500, max_accounts=1), Kam("Bob", pool=0, hours=100, max_accounts=3)]
+    p = tiny_problem([("A", "gold", 100, 0, 50), ("B", "gold", 90, 0, 50)],
+                     pools=[Pool("P", fte=0, hours_per_fte=100, span=1)], kams=kams,
+                     current={"A": "gold", "B": "gold"},
+                     pairs=[(a, k, 1.0, 0) for a in "AB" for k in ("Ann", "Bob")])
+    g = greedy(p)
+    assert g.kam == ("Ann", "Bob") and verify(p, g).ok
+
+
+def test_kept_accounts_go_over_a_named_kam_when_none_has_room():
+    kams = [Kam("Ann", pool=0, hours=500, max_accounts=1), Kam("Bob", pool=0, hours=100, max_accounts=1)]
+    p = tiny_problem([("A", "gold", 100, 0, 50), ("B", "gold", 90, 0, 50), ("C", "gold", 80, 0, 50)],
+                     pools=[Pool("P", fte=0, hours_per_fte=100, span=1)], kams=kams,
+                     current={"A": "gold", "B": "gold", "C": "gold"},
+                     pairs=[(a, k, 1.0, 0) for a in "ABC" for k in ("Ann", "Bob")])
+    g = greedy(p)
+    # A -> Ann, B -> Bob (the only one with room), C: nobody has room -> most spare hours (Ann)
+    assert g.kam == ("Ann", "Bob", "Ann")
+    assert {v.constraint: v.amount for v in verify(p, g).violations} == {"kam_span[Ann]": 1.0}
+
+
 def test_kept_accounts_may_break_capacity_and_the_verifier_says_so():
     p = tiny_problem([("A", "gold", 100, 0, 80), ("B", "gold", 90, 0, 80)], pools=[Pool("P", 1, 100, 5)],
                      current={"A": "gold", "B": "gold"})

@@ -2,7 +2,8 @@
 
 1. Forced-in accounts (in the order they were forced), then incumbents (input order), take
    their forced / current tier, or their highest admissible tier when that one is not an
-   option. They are placed whatever the resources say, as teams keep them by hand.
+   option. They are placed whatever the resources say, as teams keep them by hand, with a
+   named KAM who still has room when one has.
 2. Every other account, best score first (ties: input order), takes its highest tier with a
    positive value whose resources still fit: pool KAM hours and span (without hiring), or a
    named KAM with spare hours and span; support hours; budget; a free allowed sponsor when
@@ -116,8 +117,12 @@ class _Fill:
         return True
 
     def force(self, o: int) -> None:
-        """Place option ``o`` whatever fits, with the best KAM and sponsor available."""
-        kam = self._kam_for(o, strict=False) if self.p.kams else -1
+        """Place option ``o`` whatever fits: with the best named KAM whose hours and span still
+        fit when there is one (else the one with most spare hours), and the best sponsor."""
+        kam = -1
+        if self.p.kams:
+            kam = self._kam_for(o, strict=True)
+            kam = kam if kam >= 0 else self._kam_for(o, strict=False)
         sponsor = self._sponsor_for(o, strict=False) if self.required[self.p.opt_tier[o]] else -1
         self._place(o, kam, sponsor)
 
