@@ -7,7 +7,7 @@ from dataclasses import replace
 import numpy as np
 from test_model_build import count_limit, make_problem
 
-from kamopt.model.diagnose import diagnose, pct
+from kamopt.model.diagnose import _rows_words, diagnose, pct
 from kamopt.model.optimise import optimise
 from kamopt.model.problem import Forced, Limit, Pool, Sponsor
 from kamopt.model.solution import Status
@@ -51,7 +51,16 @@ def test_share_conflict_is_told_in_percent_and_names_the_incumbent():
     (line,) = diagnose(p).lines()
     assert line.startswith("quota_min_share[ent] = 50 % cannot be met by adding capacity; it conflicts "
                            "with no_demotion[")
-    assert line.endswith(", or lower it to 33.3 %")
+    assert line.endswith("; or lower it to 33.3 %")  # ';': the option is not one of the rows listed
+
+
+def test_blocking_rows_read_as_one_list():
+    rows = ("no_demotion[A]", "no_demotion[B]", "no_demotion[C]", "no_demotion[D]", "budget")
+    assert _rows_words(rows) == ("4 incumbents that may not be demoted (no_demotion[...]: A, B, C and 1 more)"
+                                 " and budget")
+    assert _rows_words(("budget", "kam_hours[EMEA]", "sponsor_slots[Ana]")) == (
+        "budget, kam_hours[EMEA] and sponsor_slots[Ana]")
+    assert _rows_words(("budget",)) == "budget"
 
 
 def test_rule_against_rule_names_the_other_rule():

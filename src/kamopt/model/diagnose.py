@@ -338,24 +338,25 @@ def _rows_words(rows: tuple[str, ...], shown: int = 3) -> str:
         if len(names) > shown and group in _GROUP_WORDS:
             ids = [n[n.index("[") + 1: -1] for n in names]
             more = f" and {len(ids) - shown} more" if len(ids) > shown else ""
-            parts.append(f"the {len(ids)} {_GROUP_WORDS[group]} ({group}[...]: {', '.join(ids[:shown])}{more})")
+            parts.append(f"{len(ids)} {_GROUP_WORDS[group]} ({group}[...]: {', '.join(ids[:shown])}{more})")
         elif len(names) > 8:
             parts.append(", ".join(names[:8]) + f" and {len(names) - 8} more {group} rows")
         else:
-            parts.append(", ".join(names))
-    return "; ".join(parts)
+            parts.extend(names)
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
-def _nearest_words(rel: Relaxation) -> str:
-    """', or lower it to 31' / ', or raise it to 42 %': rounded so that it is feasible."""
+def _nearest_words(rel: Relaxation, sep: str = ",") -> str:
+    """', or lower it to 31' / ', or raise it to 42 %': rounded so that it is feasible.
+    ``sep`` is ';' after a list of blocking rows, so the option does not read as one of them."""
     verb = "lower" if rel.sense == ">=" else "raise"
     if rel.share is not None:
         # a minimum share rounds down, a maximum share up, to a tenth of a percent
         scaled = rel.nearest * 1000
         value = (math.floor(scaled + 1e-9) if rel.sense == ">=" else math.ceil(scaled - 1e-9)) / 1000
-        return f", or {verb} it to {pct(value)}"
+        return f"{sep} or {verb} it to {pct(value)}"
     value = math.floor(rel.nearest + 1e-9) if rel.sense == ">=" else math.ceil(rel.nearest - 1e-9)
-    return f", or {verb} it to {fmt(value)}"
+    return f"{sep} or {verb} it to {fmt(value)}"
 
 
 def _with_text(rel: Relaxation, p: Problem, empty: bool) -> Relaxation:
@@ -376,7 +377,8 @@ def _with_text(rel: Relaxation, p: Problem, empty: bool) -> Relaxation:
         if rel.blocked_by:
             text += "; it conflicts with " + _rows_words(rel.blocked_by)
     if rel.kind == "limit" and rel.nearest is not None:
-        text += _nearest_words(rel)
+        listed = bool(rel.blocked_by) and not (rel.capacity_can_fix and rel.needs)
+        text += _nearest_words(rel, ";" if listed else ",")
     return replace(rel, text=text)
 
 
