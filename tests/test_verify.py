@@ -236,6 +236,17 @@ def test_quota_share():
     assert broken(p, plan(p, {"A": "gold", "C": "silver"})) == {}
     # 2 retail of 3: 2 - 0.5 x 3 = half an account above the share
     assert broken(p, plan(p, {"A": "gold", "B": "gold", "C": "silver"})) == {"quota_max_share[retail]": 0.5}
+    (v,) = verify(p, plan(p, {"A": "gold", "B": "gold", "C": "silver"})).violations
+    assert v.message == "quota_max_share[retail]: 66.7 % of key accounts, at most 50 % (0.5 accounts over)"
+
+
+def test_quota_min_share_is_told_in_percent():
+    p = tiny_problem(_LIM)
+    p = with_limits(p, count_limit(p, "quota_min_share[retail]", ">=", 0, accounts=["A", "B"], share=0.5,
+                                   family="quota"))
+    (v,) = verify(p, plan(p, {"A": "gold", "C": "silver", "D": "silver"})).violations  # 1 of 3
+    assert v.message == "quota_min_share[retail]: 33.3 % of key accounts, needs at least 50 % (0.5 accounts short)"
+    assert broken(p, plan(p, {})) == {}  # no key accounts: no share to fall short of (0 >= 0)
 
 
 def test_max_new_promotions():
@@ -258,6 +269,11 @@ def test_concentration_with_a_measure():
     report = verify(p, plan(p, {"A": "gold", "B": "gold", "C": "silver"}))  # 40 of 60: 40 - 30 = 10 over
     assert {v.constraint: v.amount for v in report.violations} == {"concentration[region:north]": 10.0}
     assert report.violations[0].unit == "units of revenue"
+    shared = with_limits(p, Limit("concentration[region:north]", "concentration", coef, "<=", 0.0,
+                                  unit="units of revenue", share=0.5, measure=revenue))
+    (v,) = verify(shared, plan(p, {"A": "gold", "B": "gold", "C": "silver"})).violations
+    assert v.message == ("concentration[region:north]: 66.7 % of key accounts' revenue, at most 50 % "
+                         "(10 units of revenue over)")
 
 
 def test_soft_limit_goes_to_soft_and_is_priced():

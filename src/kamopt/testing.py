@@ -116,7 +116,9 @@ def count_limit(
     if accounts is not None:
         sel &= np.isin(p.opt_account, [p.account_ids.index(a) for a in accounts])
     coef = sel.astype(float) - (share or 0.0)
-    return Limit(name, family, coef, sense, float(rhs), penalty=penalty)  # type: ignore[arg-type]
+    measure = None if share is None else np.ones(p.n_options)
+    return Limit(name, family, coef, sense, float(rhs), penalty=penalty,  # type: ignore[arg-type]
+                 share=share, measure=measure)
 
 
 def with_limits(problem: Problem, *limits: Limit) -> Problem:

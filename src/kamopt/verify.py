@@ -156,23 +156,25 @@ class _Checker:
     def _over(self, excess: float, limit: float) -> bool:
         return excess > self.tol * max(1.0, abs(limit))
 
-    def at_most(self, name: str, family: str, limit: float, used: float, unit: str) -> None:
-        """An upper limit: a usage row and a violation when ``used > limit``."""
+    def at_most(self, name: str, family: str, limit: float, used: float, unit: str, share: str = "") -> None:
+        """An upper limit: a usage row and a violation when ``used > limit``. ``share``: the
+        words of a share limit (:func:`_share_words`), said instead of its row's units."""
         limit, used = float(limit), float(used)
         self.usage.append(Usage(name, family, limit, used, limit - used, unit))
         if self._over(used - limit, limit):
             over = used - limit
-            msg = f"{name}: uses {_qty(used, unit)} of {_qty(limit, unit)} ({_qty(over, unit)} over)"
+            said = share or f"uses {_qty(used, unit)} of {_qty(limit, unit)}"
+            msg = f"{name}: {said} ({_qty(over, unit)} over)"
             self.violations.append(Violation(name, family, limit, used, over, unit, msg))
 
-    def at_least(self, name: str, family: str, limit: float, used: float, unit: str) -> None:
-        """A lower limit: a usage row and a violation when ``used < limit``."""
+    def at_least(self, name: str, family: str, limit: float, used: float, unit: str, share: str = "") -> None:
+        """A lower limit: a usage row and a violation when ``used < limit`` (``share`` as above)."""
         limit, used = float(limit), float(used)
         self.usage.append(Usage(name, family, limit, used, used - limit, unit))
         if self._over(limit - used, limit):
             short = limit - used
-            msg = (f"{name}: has {_qty(used, unit)}, needs at least {_qty(limit, unit)} "
-                   f"({_qty(short, unit)} short)")
+            said = share or f"has {_qty(used, unit)}, needs at least {_qty(limit, unit)}"
+            msg = f"{name}: {said} ({_qty(short, unit)} short)"
             self.violations.append(Violation(name, family, limit, used, short, unit, msg))
 
     def rule(self, name: str, message: str, *, amount: float = 1.0, unit: str = ACCOUNTS) -> None:
@@ -351,9 +353,25 @@ def _limits(p: Problem, plan: _Plan, ck: _Checker) -> None:
             slack = -_soft_amount(lim, lhs)
             ck.usage.append(Usage(lim.name, lim.family, float(lim.rhs), lhs, slack, lim.unit))
         elif lim.sense == ">=":
-            ck.at_least(lim.name, lim.family, lim.rhs, lhs, lim.unit)
+            ck.at_least(lim.name, lim.family, lim.rhs, lhs, lim.unit, _share_words(lim, plan.x))
         else:
-            ck.at_most(lim.name, lim.family, lim.rhs, lhs, lim.unit)
+            ck.at_most(lim.name, lim.family, lim.rhs, lhs, lim.unit, _share_words(lim, plan.x))
+
+
+def _share_words(lim: Limit, x: np.ndarray) -> str:
+    """'38.2 % of key accounts, needs at least 45 %' for a share limit, '' for any other: its
+    row (``sum(measure * (member - share) * x)``) is in units no planner thinks in."""
+    parts = lim.shares()
+    if parts is None:
+        return ""
+    num, den = (float(np.asarray(c, dtype=float) @ x) for c in parts)
+    what = "key accounts" if lim.unit == ACCOUNTS else f"key accounts' {lim.unit.removeprefix('units of ')}"
+    has = f"{_pct(num / den)} of {what}" if den > 0 else f"no {what}"
+    return f"{has}, needs at least {_pct(lim.share)}" if lim.sense == ">=" else f"{has}, at most {_pct(lim.share)}"
+
+
+def _pct(share: float) -> str:
+    return f"{share * 100:.1f}".rstrip("0").rstrip(".") + " %"
 
 
 def _incumbents(p: Problem, plan: _Plan, ck: _Checker) -> None:
