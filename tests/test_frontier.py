@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shlex
 from dataclasses import replace
 from pathlib import Path
 
@@ -14,7 +15,8 @@ import kamopt
 from kamopt.cli import main
 from kamopt.errors import PolicyError
 from kamopt.generate import generate
-from kamopt.sweep import parse_values, recommend
+from kamopt.runs import Outcome
+from kamopt.sweep import Frontier, parse_values, recommend
 
 MAX = "portfolio.key_accounts.max"
 
@@ -223,6 +225,43 @@ def test_cli_frontier_prints_the_recommendation_and_writes_the_folder(instance, 
     assert "recommended: portfolio.key_accounts.max = " in r.output and "rule:" in r.output
     assert sorted(p.name for p in (tmp_path / "c").iterdir()) == [
         "entries.csv", "frontier.csv", "frontier.json", "frontier.png", "frontier.svg", "plan.xlsx"]
+
+
+def _point(k: int, status: str | None) -> Outcome | None:
+    """A finished point: 'optimal' (a plan), 'infeasible', 'error', or None (not run)."""
+    if status is None:
+        return None
+    if status == "error":
+        return Outcome(k, str(k), 2, error="bad")
+    return Outcome(k, str(k), 0 if status == "optimal" else 3,
+                   summary={"status": status, "objective": 1.0 if status == "optimal" else None})
+
+
+@pytest.mark.parametrize("statuses, edges", [
+    (["infeasible", "infeasible", "optimal", "optimal"], [1]),      # a max swept up: feasible from 3rd on
+    (["optimal", "optimal", "infeasible", "infeasible"], [2]),      # a min swept up: infeasible past 2nd
+    (["infeasible", "optimal", "infeasible"], [0, 2]),
+    (["infeasible", "infeasible", "infeasible"], [2]),              # no plan anywhere: the last one
+    (["infeasible", None, "optimal"], []),                          # the neighbour did not run: no edge known
+    (["optimal", "error", "optimal"], []),
+])
+def test_infeasible_edges_are_where_the_policy_stops_being_feasible(statuses, edges):
+    f = Frontier(MAX, list(range(len(statuses))), "", [], [_point(k, st) for k, st in enumerate(statuses)],
+                 False, recommend([], []), None, "EUR")
+    assert f.infeasible_edges() == edges
+
+
+def test_cli_frontier_gives_the_command_that_diagnoses_the_edge(instance, tmp_path):
+    r = CliRunner().invoke(main, ["frontier", str(instance), "--vary", MAX, "--values", "17:26:3",
+                                  "--out", str(tmp_path / "c"), "--jobs", "1"])
+    assert r.exit_code == 0, r.output
+    assert "infeasible at 17, 20 (sweeps skip the diagnosis)" in r.output
+    line = next(x for x in r.output.splitlines() if x.strip().startswith(f"{MAX} = "))
+    assert line.strip().startswith(f"{MAX} = 20: kamopt solve ")  # 20, next to 23, not 17
+    args = shlex.split(line.split(": ", 1)[1])[2:]  # the command's arguments, after 'kamopt solve'
+    assert args[-2:] == ["--out", "OUT"]
+    d = CliRunner().invoke(main, ["solve", *args[:-1], str(tmp_path / "d")])
+    assert d.exit_code == 3 and "cannot be met" in d.output, d.output
 
 
 def test_cli_frontier_refuses_an_unknown_path_before_solving(instance, tmp_path):

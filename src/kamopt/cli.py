@@ -610,8 +610,10 @@ def print_frontier(f) -> None:
             out.print(escape(f"{f.path} = {o.label}: {o.error}"))
     infeasible = [o.label for o in f.outcomes if o is not None and o.ok and o.summary["status"] == "infeasible"]
     if infeasible:
-        out.print(escape(f"infeasible at {', '.join(infeasible)}: `kamopt solve POLICY --set "
-                         f"{f.path}={infeasible[-1]}` says which limits conflict"))
+        out.print(escape(f"infeasible at {', '.join(infeasible)} (sweeps skip the diagnosis); which limits "
+                         "conflict where the policy stops being feasible:"))
+        for k in f.infeasible_edges():
+            out.print(escape(f"  {f.path} = {f.outcomes[k].label}: {f.solve_command(k)}"), soft_wrap=True)
 
 
 def print_comparison(cmp) -> None:

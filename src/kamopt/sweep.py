@@ -20,7 +20,9 @@ every point where :func:`kamopt.model.optimise.from_relaxation` proves it optima
 
 The objective is already net of cost to serve and hiring, so a step whose marginal value
 is zero or negative is never worth taking whatever the rule. Infeasible points get their
-status only (the diagnosis is another MILP per point; ``kamopt solve`` gives it).
+status only (the diagnosis is another MILP per point); :meth:`Frontier.infeasible_edges`
+finds those next to a feasible point and :meth:`Frontier.solve_command` the ``kamopt
+solve`` line that diagnoses one, which the CLI prints.
 
 Output folder: frontier.csv, entries.csv, frontier.json, frontier.png, frontier.svg and
 plan.xlsx (the recommended point's plan with Frontier and Entries sheets).
@@ -29,6 +31,7 @@ plan.xlsx (the recommended point's plan with Frontier and Entries sheets).
 from __future__ import annotations
 
 import math
+import shlex
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,6 +123,23 @@ class Frontier:
 
     def objectives(self) -> list[float | None]:
         return [o.summary["objective"] if o is not None and o.has_plan else None for o in self.outcomes]
+
+    def infeasible_edges(self) -> list[int]:
+        """Infeasible points next to a point with a plan: where the policy stops being
+        feasible, so their diagnosis says what to change (the last infeasible point when no
+        point has a plan). Points in value order."""
+        bad = [o is not None and o.ok and o.summary["status"] == "infeasible" for o in self.outcomes]
+        good = [o is not None and o.has_plan for o in self.outcomes]
+        if not any(good):
+            return [max(k for k, b in enumerate(bad) if b)] if any(bad) else []
+        return [k for k, b in enumerate(bad)
+                if b and ((k > 0 and good[k - 1]) or (k + 1 < len(good) and good[k + 1]))]
+
+    def solve_command(self, k: int) -> str:
+        """The ``kamopt solve`` command line of point ``k`` (it diagnoses an infeasible point)."""
+        spec = self.specs[k]
+        return " ".join(["kamopt solve", shlex.quote(spec.policy),
+                         *(f"--set {shlex.quote(o)}" for o in spec.overrides), "--out OUT"])
 
 
 def recommend(x: Sequence[float], y: Sequence[float | None], step_cost: float | None = None) -> Recommendation:
