@@ -227,6 +227,16 @@ def test_greedy_that_breaks_a_minimum_exits_6(mini, tmp_path):
     assert "violation" in r.output
 
 
+def test_the_rules_the_greedy_baseline_breaks_are_named(tmp_path):
+    # the bundled sample: greedy fills by score and falls short of the enterprise share
+    r = run("solve", Path(__file__).parents[1] / "policies" / "default.yaml", "--out", tmp_path / "p")
+    assert r.exit_code == 0, r.output
+    summary = json.loads((tmp_path / "p" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["greedy_feasible"] is False
+    assert [m.split(":")[0] for m in summary["greedy_violations"]] == ["quota_min_share[enterprise_core]"]
+    assert re.search(r"greedy breaks\s+│ quota_min_share\[enterprise_core\]", r.output), r.output
+
+
 def test_check_of_a_hand_made_plan_lists_violations_with_amounts(mini, tmp_path):
     plan = tmp_path / "plan.csv"
     plan.write_text("account_id,tier\nA1,gold\nA2,gold\nA4,gold\n", encoding="utf-8")

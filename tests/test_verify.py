@@ -15,7 +15,7 @@ from kamopt.model.optimise import objective_parts
 from kamopt.model.problem import Capacity, Forced, Kam, Limit, Pool, Sponsor
 from kamopt.model.solution import Assignment
 from kamopt.testing import assert_plan_ok, count_limit, plan, tiny_problem, with_limits
-from kamopt.verify import evaluate, verify
+from kamopt.verify import evaluate, rule_names, verify
 
 
 def broken(problem, assignment) -> dict[str, float]:
@@ -361,3 +361,10 @@ def test_evaluate_matches_objective_parts(data):
     for field in ("value", "hiring", "change_penalty", "soft_penalty"):
         assert getattr(mine, field) == pytest.approx(getattr(theirs, field), rel=1e-9, abs=1e-9), field
     assert verify(p, a).soft.keys() == soft.keys()
+
+
+def test_rule_names_of_violation_messages():
+    assert rule_names(["budget: uses 120 of 100 (20 over)"]) == "budget"
+    assert rule_names(["budget: x", "kam_span[Ann]: y", "budget: z"]) == "budget and kam_span[Ann]"
+    assert rule_names(["a: 1", "b: 2", "c: 3", "d: 4"]) == "a, b and 2 more rules"
+    assert rule_names([]) == "rules"

@@ -201,6 +201,7 @@ def _money(value: float | None, currency: str) -> str:
 def print_plan(plan, title: str) -> None:
     """The short summary table of a plan."""
     from kamopt.report.plan_tables import summary
+    from kamopt.verify import rule_names
 
     info = summary(plan)
     cur = info["currency"]
@@ -214,8 +215,9 @@ def print_plan(plan, title: str) -> None:
     table.add_row("objective", _money(info["objective"], cur))
     if info["bound"] is not None:
         table.add_row("bound", _money(info["bound"], cur))
-    table.add_row("greedy baseline", _money(info["greedy_objective"], cur)
-                  + ("" if info["greedy_feasible"] else "  [red](breaks rules)[/]"))
+    table.add_row("greedy baseline", _money(info["greedy_objective"], cur))
+    if not info["greedy_feasible"]:
+        table.add_row("greedy breaks", f"[red]{escape(rule_names(info['greedy_violations']))}[/]")
     hand_made = plan.solution.solver == "plan file"
     if info["optimum_vs_greedy_pct"] is not None and plan.method == "optimal":
         label = "this plan vs greedy" if hand_made else "optimum vs greedy"

@@ -18,6 +18,7 @@ Conventions:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Sequence
 
 import numpy as np
 
@@ -368,6 +369,15 @@ def _share_words(lim: Limit, x: np.ndarray) -> str:
     what = "key accounts" if lim.unit == ACCOUNTS else f"key accounts' {lim.unit.removeprefix('units of ')}"
     has = f"{_pct(num / den)} of {what}" if den > 0 else f"no {what}"
     return f"{has}, needs at least {_pct(lim.share)}" if lim.sense == ">=" else f"{has}, at most {_pct(lim.share)}"
+
+
+def rule_names(messages: Sequence[str], shown: int = 2) -> str:
+    """The rules that violation messages name, in words: 'quota_min_share[x]', 'budget and
+    kam_span[Ann]', 'budget, kam_span[Ann] and 3 more rules'; 'rules' when there are none."""
+    names = list(dict.fromkeys(m.split(": ", 1)[0] for m in messages))
+    if len(names) > shown:
+        return ", ".join(names[:shown]) + f" and {len(names) - shown} more rules"
+    return " and ".join(names) or "rules"
 
 
 def _pct(share: float) -> str:

@@ -11,6 +11,7 @@ from typing import Any
 from kamopt.report.html_assets import Column, compact, donut, esc, number, percent, table, tier_colour, to_float
 from kamopt.report.html_format import fact, gap_text, has_plan, percent_of, row_float, section, tier_names
 from kamopt.report.html_inputs import Inputs, Row
+from kamopt.verify import rule_names
 
 
 def _count(n: int, one: str, many: str) -> str:
@@ -101,10 +102,12 @@ def headline_section(s: dict[str, Any]) -> str:
 
     obj = s.get("objective")
     greedy = s.get("optimum_vs_greedy_pct")
+    broken = rule_names(s.get("greedy_violations", []))  # 'rules' for folders written before the list
+    breaks = "" if s.get("greedy_feasible", True) else f", which breaks {esc(broken)}"
     sub = ("over the horizon, discounted; net of cost to serve and hires" if greedy is None else
            f"{fact('optimum_vs_greedy_pct', greedy, f'{greedy:+.1f} %')} vs the rank-and-fill baseline "
            f"({fact('greedy_objective', s.get('greedy_objective'), compact(s.get('greedy_objective')))}"
-           + ("" if s.get("greedy_feasible", True) else ", which breaks rules") + ")")
+           f"{breaks})")
     card("Expected net value", fact("objective", obj, number(obj)), sub, cur)
     cost, budget = s.get("annual_cost"), s.get("budget")
     sub = (f"of a budget of {fact('budget', budget, number(budget))} {esc(cur)} "

@@ -143,6 +143,7 @@ def summary(plan: Plan) -> dict[str, Any]:
         "excluded": int((~s.candidate).sum()),
         "greedy_objective": greedy_obj,
         "greedy_feasible": plan.greedy_feasible,
+        "greedy_violations": [v.message for v in plan.greedy_check.violations],
         "greedy_key_accounts": int((plan.greedy.tier >= 0).sum()),
         "optimum_vs_greedy_pct": (
             100.0 * (sol.objective - greedy_obj) / abs(greedy_obj)

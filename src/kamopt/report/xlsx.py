@@ -528,6 +528,7 @@ def summary_sheet(plan: Plan) -> Sheet:
         [f"budget ({cur})", Formatted(info["budget"], MONEY)],
         [f"greedy objective ({cur})", Formatted(info["greedy_objective"], MONEY)],
         ["greedy feasible", info["greedy_feasible"]],
+        ["greedy breaks", "; ".join(info["greedy_violations"])],
         ["optimum vs greedy", Formatted(fraction(info["optimum_vs_greedy_pct"]), PERCENT)],
         ["verified", info["verified"]],
         ["rules broken", Formatted(len(info["violations"]), COUNT)],
