@@ -167,8 +167,6 @@ def write_screening(screening: Screening, out: str | Path, *, force: bool = Fals
     return Path(out)
 
 
-
-
 def compare(policy: str | Path, scenarios: Sequence[str | Path], out: str | Path, *,
             overrides: Sequence[str] = (), solver: dict | None = None, workers: int | None = None,
             force: bool = False, on_event=None):
@@ -215,8 +213,8 @@ def write_report(plan_dir: str | Path, out: str | Path, *, compare: str | Path |
     return write_report(plan_dir, out, compare=compare, frontier=frontier, force=force)
 
 
-__all__ = ["AccountData", "LoadedPolicy", "Screening", "as_policy", "check", "compare", "explain_account",
-           "frontier", "marginal_values",
-           "load_data",
-           "load_policy", "screen", "solve", "solve_alternatives", "write_plan", "write_report",
-           "write_screening"]
+__all__ = [
+    "AccountData", "LoadedPolicy", "Screening", "as_policy", "check", "compare", "explain_account", "frontier",
+    "load_data", "load_policy", "marginal_values", "screen", "solve", "solve_alternatives", "write_plan",
+    "write_report", "write_screening",
+]
