@@ -426,6 +426,28 @@ def test_whole_column_parse_gives_what_the_cell_parser_gives(cells, decimal, tho
         assert [None if math.isnan(v) else v for v in fast.tolist()] == [None if math.isnan(v) else v for v in slow]
 
 
+@settings(max_examples=300, deadline=None)
+@given(cells=st.lists(st.lists(_CELL_PIECES, max_size=4).map("".join), min_size=1, max_size=12),
+       decimal=st.sampled_from([".", ","]), thousands=st.sampled_from([None, ",", ".", " ", "'"]))
+def test_a_column_parses_to_what_its_cells_parse_to(cells, decimal, thousands):
+    """Table._parse (each distinct text parsed once, then mapped) gives every cell's own value
+    and lists exactly the cells the cell parser refuses, in order."""
+    from kamopt.data import table as t
+
+    if thousands == decimal:
+        return
+    table = t.Table("x.csv", ("x",), {"x": list(cells)}, tuple(range(2, len(cells) + 2)),
+                    t.TableOptions(decimal=decimal, thousands=thousands))
+    values, bad = table._parse("x")
+    parse = t._number_parser(decimal, thousands)
+    slow = [parse(c) if c else math.nan for c in cells]
+    assert bad == [i for i, v in enumerate(slow) if v is None]
+    assert [None if math.isnan(v) else v for v in values.tolist()] == [
+        None if v is None or math.isnan(v) else v for v in slow]
+    filled = [c for c in cells if c]
+    assert table.numeric_share("x") == ((len(filled) - len(bad)) / len(filled) if filled else 0.0)
+
+
 @given(st.lists(st.one_of(st.integers(-10**12, 10**12).map(str), st.floats(allow_nan=False, allow_infinity=False)
                           .map(repr), st.floats(-1e6, 1e6).map(lambda v: f" {v:.3e}\t")), min_size=1),
        st.sampled_from([".", ","]))

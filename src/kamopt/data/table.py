@@ -109,15 +109,16 @@ class Table:
             if at_once is not None:
                 self._parsed[column] = (at_once, [])
                 return self._parsed[column]
+            # Each distinct text is parsed once: text columns (segments, regions, yes/no),
+            # which type detection also parses, hold few of them.
+            cells = self.cells[column]
             parse = _number_parser(self.options.decimal, self.options.thousands)
-            values, bad = [], []
-            for i, text in enumerate(self.cells[column]):
-                value = parse(text) if text else math.nan
-                if value is None:
-                    bad.append(i)
-                    value = math.nan
-                values.append(value)
-            self._parsed[column] = (np.array(values, dtype=np.float64), bad)
+            value_of = {text: parse(text) if text else math.nan for text in dict.fromkeys(cells)}
+            failed = {text for text, v in value_of.items() if v is None}
+            value_of.update(dict.fromkeys(failed, math.nan))
+            values = np.fromiter(map(value_of.__getitem__, cells), dtype=np.float64, count=len(cells))
+            bad = [i for i, text in enumerate(cells) if text in failed] if failed else []
+            self._parsed[column] = (values, bad)
         return self._parsed[column]
 
     def numbers(self, column: str, *, required: bool = True,
@@ -141,7 +142,7 @@ class Table:
                 expected += f" with decimal {self.options.decimal!r} and {sep}"
             diags.append(self._rows_diag(column, bad, "not a number", expected=expected,
                                          hint="; ".join(hints) or None))
-        if required:
+        if required and "" in cells:
             blank = [i for i, text in enumerate(cells) if not text]
             if blank:
                 diags.append(self._rows_diag(column, blank, "blank", expected="a number",
@@ -158,7 +159,8 @@ class Table:
     def numeric_share(self, column: str) -> float:
         """Share of non-blank cells that parse as numbers (0.0 when all are blank)."""
         values, bad = self._parse(column)
-        filled = sum(1 for text in self.cells[column] if text)
+        cells = self.cells[column]
+        filled = len(cells) - cells.count("")
         return (filled - len(bad)) / filled if filled else 0.0
 
     def unique_ids(self, column: str) -> list[str]:
@@ -249,7 +251,8 @@ def _all_numbers(cells: Sequence[str], decimal: str, thousands: str | None) -> n
     except ValueError:  # a text such as "1e", "+-1" or only blanks
         return None
     finite = np.isfinite(values)
-    finite[[i for i, c in enumerate(cells) if not c]] = True
+    if "" in cells:
+        finite[[i for i, c in enumerate(cells) if not c]] = True
     return values if finite.all() else None
 
 
