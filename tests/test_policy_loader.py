@@ -259,6 +259,40 @@ def test_override_sets_value_and_logs_it(tmp_path):
     assert loaded.overrides == ("solver.time_limit: (unset) -> 5", "tiers.gold.kam_hours: 100 -> 80")
 
 
+def test_override_reaches_an_id_with_dots_through_a_quoted_step(tmp_path):
+    text = MINIMAL.replace("    all: {fte: 2}\n", "    U.S.: {fte: 2}\n")
+    for spec in ['resources.kam_pools."U.S.".fte=3', "resources.kam_pools.'U.S.'.fte=3"]:
+        loaded = load_policy(write(tmp_path, text), [spec])
+        assert loaded.policy.resources.kam_pools["U.S."].fte == 3
+        assert loaded.overrides == ('resources.kam_pools."U.S.".fte: 2 -> 3',)  # logged as it is written
+    (d,) = errors_of(write(tmp_path, text), ["resources.kam_pools.U.S..fte=3"])  # unquoted: split at every dot
+    assert "empty step" in d.message and 'quote a step that holds a dot' in (d.hint or "")
+
+
+@pytest.mark.parametrize("key, steps", [
+    ("a.b.c", ["a", "b", "c"]),
+    (' sponsors . "Dr. Ana Ruiz" .slots ', ["sponsors", "Dr. Ana Ruiz", "slots"]),
+    ("sponsors.'Dr. Ana'", ["sponsors", "Dr. Ana"]),
+    ('"a.b"', ["a.b"]),
+])
+def test_split_key(key, steps):
+    from kamopt.policy.paths import dotted, split_key
+
+    assert split_key(key) == steps
+    assert split_key(dotted(steps)) == steps  # what is shown can be typed back
+
+
+@pytest.mark.parametrize("key, words", [
+    ("a..b", "empty step"), ("a.", "empty step"), (".a", "empty step"), ('a."b', "unclosed quote"),
+    ('a."b"c', "must be followed by '.'"), ('a.""', "empty step"),
+])
+def test_split_key_refuses(key, words):
+    from kamopt.policy.paths import split_key
+
+    with pytest.raises(ValueError, match=words):
+        split_key(key)
+
+
 def test_override_changes_fingerprint(tmp_path):
     path = write(tmp_path, MINIMAL)
     assert load_policy(path).sha256 != load_policy(path, ["solver.gap=0.01"]).sha256

@@ -92,6 +92,15 @@ def test_nested_and_dotted_keys_are_deep_merged(base):
     assert loaded.policy.tiers["gold"].uplift == "revenue * 0.1"
 
 
+def test_an_id_with_dots_is_reached_by_a_quoted_step(base):
+    first = scenario(base, "add:\n  resources.sponsors:\n    Dr. Bo: {slots: 1}\n    Dr. Cy: {slots: 1}\n")
+    body = "set:\n  resources.sponsors.\"Dr. Bo\".slots: 3\nremove:\n  - resources.sponsors.'Dr. Cy'\n"
+    loaded = load_policy(scenario(first, body, name="s2.yaml"))
+    sponsors = loaded.policy.resources.sponsors
+    assert sponsors["Dr. Bo"].slots == 3 and "Dr. Cy" not in sponsors
+    assert 'resources.sponsors."Dr. Bo".slots: 1 -> 3' in loaded.overrides
+
+
 def test_a_list_is_replaced_whole_by_set_and_extended_by_add(base):
     replaced = load_policy(scenario(base, "set:\n  portfolio.must_include: [A2]\n"))
     assert replaced.policy.portfolio.must_include == ["A2"]

@@ -21,7 +21,7 @@ import yaml
 from pydantic import ValidationError
 
 from kamopt.errors import Diagnostic, PolicyError, did_you_mean, one_of, short
-from kamopt.policy.paths import Path_, Position, child_model, dotted, set_value
+from kamopt.policy.paths import Path_, Position, child_model, dotted, set_value, split_key
 from kamopt.policy.scenario import ScenarioInfo, base_path, is_scenario, overlay
 from kamopt.policy.schema import Policy, reference_problems
 
@@ -335,9 +335,13 @@ def apply_override(data: dict, positions: dict[Path_, Position], spec: str) -> s
             Diagnostic("an override must look like key.path=value", file=origin[0], found=short(spec))
         )
     key, _, raw = spec.partition("=")
-    parts = key.strip().split(".")
-    if not key.strip() or any(not p for p in parts):
+    if not key.strip():
         raise PolicyError(Diagnostic("empty key in override", file=origin[0], found=short(key)))
+    try:
+        parts = split_key(key)
+    except ValueError as err:
+        raise PolicyError(Diagnostic(str(err), file=origin[0], found=short(key),
+                                     hint='quote a step that holds a dot: sponsors."Dr. Ana Ruiz".slots')) from None
     try:
         value = yaml.safe_load(raw) if raw.strip() else ""
     except yaml.YAMLError as err:

@@ -72,8 +72,39 @@ def model_at(path: Path_) -> Any:
     return model
 
 
+def split_key(key: str) -> list[str]:
+    """A key path's steps: ``sponsors.Ana Ruiz.slots`` -> 3 steps. A step holding a dot is
+    quoted, ``resources.kam_pools."U.S.".fte`` (single or double quotes; ids cannot
+    contain quotes, so there is nothing to escape). Raises ValueError, in words, on an
+    empty step or an unclosed quote."""
+    steps: list[str] = []
+    rest = key.strip()
+    while True:
+        rest = rest.lstrip()
+        if rest[:1] in ("'", '"'):
+            close = rest.find(rest[0], 1)
+            if close < 0:
+                raise ValueError(f"unclosed quote in key path '{key}'")
+            step, rest = rest[1:close], rest[close + 1:].lstrip()
+            if rest and rest[0] != ".":
+                raise ValueError(f"a quoted step must be followed by '.' or end the key path '{key}'")
+        else:
+            step, dot, after = rest.partition(".")
+            rest = dot + after
+            step = step.strip()
+        if not step:
+            raise ValueError(f"empty step in key path '{key}'")
+        steps.append(step)
+        if not rest:
+            return steps
+        rest = rest[1:]  # the '.'
+        if not rest:
+            raise ValueError(f"empty step in key path '{key}'")
+
+
 def dotted(path: Sequence[str | int]) -> str:
-    return ".".join(str(p) for p in path)
+    """A path as a user writes it: steps joined by dots, a step holding a dot quoted."""
+    return ".".join(f'"{p}"' if isinstance(p, str) and "." in p else str(p) for p in path)
 
 
 def show(value: Any) -> str:

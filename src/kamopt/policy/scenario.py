@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from kamopt.errors import Diagnostic, PolicyError, did_you_mean, one_of
-from kamopt.policy.paths import Path_, Position, add_items, dotted, remove_item, scale_value, set_value
+from kamopt.policy.paths import Path_, Position, add_items, dotted, remove_item, scale_value, set_value, split_key
 
 SCENARIO_KEYS = ("scenario", "description", "base", "set", "scale", "add", "remove", "adjust")
 
@@ -148,10 +148,10 @@ def _section(scn: dict, positions, key: str, file: str) -> dict:
 
 
 def _steps(key: Any, here: Path_, positions, file: str) -> list[Any]:
-    steps = str(key).split(".")
-    if any(s == "" for s in steps):
-        raise PolicyError(_diag(positions, here, file, f"empty step in key path '{key}'"))
-    return steps
+    try:
+        return split_key(str(key))
+    except ValueError as err:
+        raise PolicyError(_diag(positions, here, file, str(err))) from None
 
 
 def _leaves(scn: dict, positions, key: str, file: str) -> list[Change]:
