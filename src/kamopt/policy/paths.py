@@ -84,22 +84,22 @@ def split_key(key: str) -> list[str]:
         if rest[:1] in ("'", '"'):
             close = rest.find(rest[0], 1)
             if close < 0:
-                raise ValueError(f"unclosed quote in key path '{key}'")
+                raise ValueError("unclosed quote in the key path")
             step, rest = rest[1:close], rest[close + 1:].lstrip()
             if rest and rest[0] != ".":
-                raise ValueError(f"a quoted step must be followed by '.' or end the key path '{key}'")
+                raise ValueError("a quoted step must be followed by '.' or end the key path")
         else:
             step, dot, after = rest.partition(".")
             rest = dot + after
             step = step.strip()
         if not step:
-            raise ValueError(f"empty step in key path '{key}'")
+            raise ValueError("empty step in the key path")
         steps.append(step)
         if not rest:
             return steps
         rest = rest[1:]  # the '.'
         if not rest:
-            raise ValueError(f"empty step in key path '{key}'")
+            raise ValueError("empty step in the key path")
 
 
 def dotted(path: Sequence[str | int]) -> str:
