@@ -5,7 +5,8 @@
 Prints one JSON line: stage times, status, objective, greedy objective, peak RSS. Writes
 the plan to OUT_DIR (as `kamopt solve --gap GAP --time-limit TIME_LIMIT [--solver SOLVER]
 [--threads THREADS]` does) and the model as MPS to MPS_PATH (untimed, after the solve)
-for the bare-solver comparison; MPS_PATH ``-`` writes no model. SOLVER: ``highs``
+for the bare-solver comparison, with the model's HiGHS options in MPS_PATH.options.json;
+MPS_PATH ``-`` writes no model. SOLVER: ``highs``
 (default) or ``cbc``; THREADS 0 (default) leaves the solver's default.
 """
 
@@ -52,7 +53,10 @@ def main(policy: str, out_dir: str, mps_path: str, gap: str, time_limit: str, so
     end_to_end = time.perf_counter() - T0
     peak_mib = peak_rss_mib()
     if mps_path != "-":
-        write_mps(build_model(plan.problem).model, mps_path)
+        model = build_model(plan.problem).model
+        write_mps(model, mps_path)
+        with open(mps_path + ".options.json", "w", encoding="utf-8") as fh:  # MPS has no place for them
+            json.dump(model.highs_options, fh)
     sol = plan.solution
     print(json.dumps({
         "accounts": plan.screening.n,

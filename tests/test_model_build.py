@@ -228,6 +228,18 @@ def test_sponsor_classes_per_account_past_the_threshold(monkeypatch):
     assert all(b.model.upper[c.y].tolist() == [1.0] * c.y.size for c in b.sponsor_classes)
 
 
+def test_root_reduced_cost_heuristic_is_off_without_named_kams_only():
+    # measured: without named KAMs it costs time and ignores the time limit; with them it
+    # finds the good plans (bench/README.md)
+    key = "mip_heuristic_run_root_reduced_cost"
+    assert build_model(_sponsors()).model.highs_options == {key: False}
+    assert key not in build_model(_named_kams()).model.highs_options
+    model = build_model(_sponsors()).model
+    twin = model.copy()
+    twin.highs_options["time_limit"] = 1.0
+    assert model.highs_options == {key: False}  # a copy's options are its own
+
+
 def test_change_penalty_constant_and_costs():
     p = _incumbents()
     b = build_model(p)

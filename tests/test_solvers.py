@@ -79,6 +79,16 @@ def test_stopping_at_once_is_reported_as_a_time_limit_not_as_infeasible():
     assert (solution.assignment is None) == (solution.status is Status.TIME_LIMIT_NO_SOLUTION)
 
 
+def test_a_models_own_highs_options_are_applied_over_kamopts():
+    from kamopt.model.solvers import run
+
+    model = build_model(knapsack(200)).model
+    assert run(model, SolverOptions("highs", time_limit=60)).status is Status.OPTIMAL
+    model.highs_options["time_limit"] = 0.0  # the model's word is the last
+    assert run(model, SolverOptions("highs", time_limit=60)).status in (
+        Status.TIME_LIMIT_NO_SOLUTION, Status.FEASIBLE)
+
+
 def test_infeasible_is_proven_by_both_solvers():
     p = knapsack(12)
     p = replace(p, limits=(count_limit(p, "min_key_accounts", ">=", 13),))

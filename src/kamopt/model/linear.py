@@ -59,6 +59,9 @@ class LinearModel:
         self.name = name
         self.constant = 0.0
         """Objective constant (added to ``cost . x``)."""
+        self.highs_options: dict[str, bool | int | float | str] = {}
+        """HiGHS options this model is solved with, on top of kamopt's (set by the builder
+        from measurements: :func:`kamopt.model.build.build_model`)."""
         self.col_names: list[str] = []
         self.row_names: list[str] = []
         self._col_index: dict[str, int] = {}
@@ -266,6 +269,7 @@ class LinearModel:
         self.csr()
         other = LinearModel.__new__(LinearModel)
         other.__dict__.update(self.__dict__)
+        other.highs_options = dict(self.highs_options)
         other.lower, other.upper = self.lower.copy(), self.upper.copy()
         other.integer, other.cost = self.integer.copy(), self.cost.copy()
         other.row_lower, other.row_upper = self.row_lower.copy(), self.row_upper.copy()

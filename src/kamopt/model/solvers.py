@@ -245,6 +245,8 @@ def _run_highs(model: LinearModel, options: SolverOptions, start: np.ndarray | N
     t0 = time.perf_counter()
     try:
         h = _new_highs(options)
+        for key, value in model.highs_options.items():  # what the builder measured best for this model
+            h.setOptionValue(key, value)
         h.passModel(_highs_lp(model))
         if start is not None:
             sol = highspy.HighsSolution()
