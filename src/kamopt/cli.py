@@ -610,7 +610,7 @@ def print_frontier(f) -> None:
     for o in f.outcomes:
         if o is not None and o.error:
             out.print(escape(f"{f.path} = {o.label}: {o.error}"))
-    infeasible = [o.label for o in f.outcomes if o is not None and o.ok and o.summary["status"] == "infeasible"]
+    infeasible = [f.outcomes[k].label for k in f.infeasible()]
     if infeasible:
         out.print(escape(f"infeasible at {', '.join(infeasible)} (sweeps skip the diagnosis); which limits "
                          "conflict where the policy stops being feasible:"))

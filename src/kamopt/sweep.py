@@ -124,11 +124,17 @@ class Frontier:
     def objectives(self) -> list[float | None]:
         return [o.summary["objective"] if o is not None and o.has_plan else None for o in self.outcomes]
 
+    def infeasible(self) -> list[int]:
+        """Points proven infeasible, in value order."""
+        return [k for k, o in enumerate(self.outcomes)
+                if o is not None and o.ok and o.summary["status"] == "infeasible"]
+
     def infeasible_edges(self) -> list[int]:
         """Infeasible points next to a point with a plan: where the policy stops being
         feasible, so their diagnosis says what to change (the last infeasible point when no
         point has a plan). Points in value order."""
-        bad = [o is not None and o.ok and o.summary["status"] == "infeasible" for o in self.outcomes]
+        infeasible = set(self.infeasible())
+        bad = [k in infeasible for k in range(len(self.outcomes))]
         good = [o is not None and o.has_plan for o in self.outcomes]
         if not any(good):
             return [max(k for k, b in enumerate(bad) if b)] if any(bad) else []

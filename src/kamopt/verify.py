@@ -367,8 +367,8 @@ def _share_words(lim: Limit, x: np.ndarray) -> str:
         return ""
     num, den = (float(np.asarray(c, dtype=float) @ x) for c in parts)
     what = "key accounts" if lim.unit == ACCOUNTS else f"key accounts' {lim.unit.removeprefix('units of ')}"
-    has = f"{_pct(num / den)} of {what}" if den > 0 else f"no {what}"
-    return f"{has}, needs at least {_pct(lim.share)}" if lim.sense == ">=" else f"{has}, at most {_pct(lim.share)}"
+    has = f"{pct(num / den)} of {what}" if den > 0 else f"no {what}"
+    return f"{has}, needs at least {pct(lim.share)}" if lim.sense == ">=" else f"{has}, at most {pct(lim.share)}"
 
 
 def rule_names(messages: Sequence[str], shown: int = 2) -> str:
@@ -380,7 +380,8 @@ def rule_names(messages: Sequence[str], shown: int = 2) -> str:
     return " and ".join(names) or "rules"
 
 
-def _pct(share: float) -> str:
+def pct(share: float) -> str:
+    """``0.35`` -> ``35 %``; ``0.3125`` -> ``31.2 %`` (also the diagnosis's words)."""
     return f"{share * 100:.1f}".rstrip("0").rstrip(".") + " %"
 
 

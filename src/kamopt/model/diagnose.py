@@ -28,6 +28,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from kamopt.verify import pct
+
 from .build import CAPACITY_GROUPS, RULE_FAMILIES, Built, build_model, current_tiers, group_of
 from .linear import INF, LinearModel
 from .problem import Limit, Problem
@@ -46,11 +48,6 @@ _UNITS = {
     "budget": ("money", "money", "money"),
     "sponsor_slots": ("slots", "sponsor slot", "sponsor slots"),
 }
-
-
-def pct(share: float) -> str:
-    """``0.35`` -> ``35 %``; ``0.3125`` -> ``31.2 %``."""
-    return f"{share * 100:.1f}".rstrip("0").rstrip(".") + " %"
 
 
 def fmt(v: float) -> str:
