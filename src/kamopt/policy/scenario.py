@@ -214,7 +214,9 @@ def _no_overlap(touched: list[tuple[tuple[str, ...], Position]]) -> None:
 
 def _diag(positions, path: Path_, file: str, message: str, **details: Any) -> Diagnostic:
     pos = positions.get(path) or positions.get(path[:1]) or (file, None, None)
-    return Diagnostic(message, file=pos[0], line=pos[1], column=pos[2], field=dotted(path), **details)
+    # a place in the scenario file: its keys as written there (a dotted key stays one text)
+    where = ".".join(str(p) for p in path)
+    return Diagnostic(message, file=pos[0], line=pos[1], column=pos[2], field=where, **details)
 
 
 def _kind(value: Any) -> str:
