@@ -202,6 +202,29 @@ def test_every_solve_has_estimates_but_no_exact_values_unless_asked(pools_policy
         kamopt.marginal_values(greedy)
 
 
+@pytest.mark.parametrize("which", ["pools_policy", "named_policy"])
+def test_estimates_and_explanations_price_with_one_lp_solve(which, request, monkeypatch, tmp_path):
+    """The marginal values' LP estimate and explanations.csv's thresholds come from the
+    same LP relaxation, solved once per plan (it was two solves of two models)."""
+    import kamopt.marginal as marginal_module
+    from kamopt.explain import lp_net_values
+    from kamopt.marginal import plan_lp, priced_lp
+    from kamopt.report.plan_tables import write_plan
+    from kamopt.report.writers import output_folder
+
+    plan = kamopt.solve(kamopt.load_policy(request.getfixturevalue(which)))
+    calls = []
+    monkeypatch.setattr(marginal_module, "solve_lp_relaxation", lambda m: calls.append(m) or solve_lp_relaxation(m))
+    with output_folder(tmp_path / "plan", True) as folder:
+        write_plan(plan, folder)
+    assert calls == []  # the solve priced it once already; writing the plan reuses it
+    kept = plan_lp(plan)
+    fresh = priced_lp(plan.problem)
+    assert len(calls) == 1 and fresh is not kept
+    assert np.array_equal(lp_net_values(plan.problem, kept), lp_net_values(plan.problem, fresh))
+    assert (tmp_path / "plan" / "explanations.csv").read_text(encoding="utf-8").count(",estimate") > 0
+
+
 # --------------------------------------------------------------------------- policy
 def test_steps_come_from_the_policy_with_per_item_overrides(pools_policy):
     plan = kamopt.solve(kamopt.load_policy(pools_policy, [

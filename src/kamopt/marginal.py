@@ -45,7 +45,8 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 
-from kamopt.model.build import build_model
+from kamopt.model.build import Built, build_model
+from kamopt.model.linear import LinearModel
 from kamopt.model.optimise import optimise
 from kamopt.model.problem import Kam, KamPairs, Limit, Problem
 from kamopt.model.solution import NEW_HIRE, Assignment, Status
@@ -254,10 +255,33 @@ def moved_problem(p: Problem, mv: MarginalValue) -> Problem:
 
 
 # --------------------------------------------------------------------------- LP estimate
-def lp_estimates(p: Problem, todo: list[MarginalValue]) -> list[MarginalValue]:
-    """Fill ``lp_estimate`` of every item from one LP relaxation (see the module docstring)."""
-    if not solver_available("highs"):
-        return todo
+@dataclass(frozen=True)
+class PricedLp:
+    """The LP relaxation that prices rows, solved once per plan and shared by the marginal
+    values' ``lp_estimate`` (:func:`lp_estimates`) and the thresholds of explanations.csv
+    (:func:`kamopt.explain.lp_net_values`). It is the model as built with the two changes
+    the module docstring gives (sponsor class bounds lifted; with named KAMs a
+    zero-capacity unnamed person per pool), neither of which moves the LP optimum."""
+
+    built: Built
+    """The pricing problem's model; its ``x`` columns are the problem's options, in order."""
+    model: LinearModel
+    """``built.model`` with the sponsor class bounds lifted: the LP that was solved."""
+    x: np.ndarray | None
+    """Column values; None when the relaxation has no optimal solution."""
+    dual: np.ndarray | None
+    """Row duals (HiGHS's, for the maximisation as stated); None as ``x``."""
+    extra_kam: dict[int, str]
+    """Pool index -> id of its zero-capacity person (named KAMs only)."""
+
+    def row_dual(self, name: str) -> float:
+        """The dual of a row by name (0 for a row the model does not have)."""
+        assert self.dual is not None
+        return float(self.dual[self.model.row(name)]) if self.model.has_row(name) else 0.0
+
+
+def priced_lp(p: Problem) -> PricedLp:
+    """Build and solve the pricing LP of ``p`` (HiGHS; raises SolverError without it)."""
     lp_problem = p
     extra: dict[int, str] = {}
     if p.kams:
@@ -270,18 +294,33 @@ def lp_estimates(p: Problem, todo: list[MarginalValue]) -> list[MarginalValue]:
     for cls in built.sponsor_classes:  # y <= slots is implied by the slots row: price the row
         model.upper[cls.y] = cls.accounts.size
     x, dual = solve_lp_relaxation(model)
-    if x is None or dual is None:
+    return PricedLp(built, model, x, dual, extra)
+
+
+def plan_lp(plan: "Plan") -> PricedLp:
+    """:func:`priced_lp` of the plan's problem, solved on first use and kept on the plan."""
+    if plan.priced_lp is None:
+        plan.priced_lp = priced_lp(plan.problem)
+    assert isinstance(plan.priced_lp, PricedLp)
+    return plan.priced_lp
+
+
+def lp_estimates(p: Problem, todo: list[MarginalValue], lp: PricedLp | None = None) -> list[MarginalValue]:
+    """Fill ``lp_estimate`` of every item from one LP relaxation (see the module docstring):
+    ``lp``, the problem's :class:`PricedLp` when the caller has it, or solved here."""
+    if lp is None:
+        if not solver_available("highs"):
+            return todo
+        lp = priced_lp(p)
+    if lp.x is None or lp.dual is None:
         return todo
-
-    def d(name: str) -> float:
-        return float(dual[model.row(name)]) if model.has_row(name) else 0.0
-
-    x_opt = x[built.x]
+    d = lp.row_dual
+    x_opt = lp.x[lp.built.x]
     out = []
     for mv in todo:
         if mv.kind == "kam_fte":
             pool = p.pools[mv.index]
-            who = extra[mv.index] if p.kams else pool.id
+            who = lp.extra_kam[mv.index] if p.kams else pool.id
             per_fte = d(f"kam_hours[{who}]") * pool.hours_per_fte + d(f"kam_span[{who}]") * pool.span
             est = per_fte * mv.step
         elif mv.kind in ("portfolio_limits", "portfolio_shares"):
@@ -304,7 +343,9 @@ def estimate(plan: "Plan") -> list[MarginalValue]:
     todo = items(plan)
     if not plan.loaded.policy.analysis.marginal_values.lp_estimate:
         return todo
-    return lp_estimates(plan.problem, todo)
+    if not solver_available("highs"):
+        return todo
+    return lp_estimates(plan.problem, todo, plan_lp(plan))
 
 
 # --------------------------------------------------------------------------- exact values
@@ -500,5 +541,6 @@ def top_lines(plan: "Plan", top: int = 5) -> list[str]:
     return lines
 
 
-__all__ = ["MARGINAL_COLUMNS", "MarginalValue", "attach", "estimate", "exact", "items", "lp_estimates",
-           "marginal_values", "moved_problem", "resource_cells", "summary_entries", "top_lines"]
+__all__ = ["MARGINAL_COLUMNS", "MarginalValue", "PricedLp", "attach", "estimate", "exact", "items", "lp_estimates",
+           "marginal_values", "moved_problem", "plan_lp", "priced_lp", "resource_cells", "summary_entries",
+           "top_lines"]

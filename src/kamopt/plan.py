@@ -63,6 +63,10 @@ class Plan:
     marginal: list = field(default_factory=list)
     """Marginal values of capacities and portfolio limits (:class:`kamopt.marginal.MarginalValue`):
     LP estimates for every optimised plan, exact re-solved values when asked for."""
+    priced_lp: object = field(default=None, repr=False, compare=False)
+    """The LP relaxation that prices rows (:class:`kamopt.marginal.PricedLp`), once
+    computed: marginal estimates and explanations.csv share the one solve
+    (:func:`kamopt.marginal.plan_lp`)."""
 
     @property
     def loaded(self) -> LoadedPolicy:

@@ -15,6 +15,7 @@ from kamopt.explain.estimates import lp_net_values
 from kamopt.explain.facts import Entry, Exit, Explanation, row_of, rule_results, score_contributions, tier_facts
 from kamopt.explain.resolve import Resolver, forced_problem, what_it_takes
 from kamopt.explain.words import money
+from kamopt.marginal import plan_lp
 from kamopt.model.optimise import chosen_options
 from kamopt.model.solution import Status
 from kamopt.model.solvers import SolverOptions
@@ -100,7 +101,7 @@ def explain_account(
     blockers = move_blockers(p, asg, plan_usage(plan), np.full(len(targets), a), np.array(targets, dtype=np.int64))
     remarks: list[str] = []
     if not exact:
-        net = lp_net_values(p)
+        net = lp_net_values(p, plan_lp(plan))
         entries, exit_ = [], None
         if net is not None:
             cur = chosen_options(p, asg.tier)[a]

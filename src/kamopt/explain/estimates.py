@@ -11,10 +11,9 @@ import numpy as np
 
 from kamopt.errors import SolverError
 from kamopt.explain.blockers import kept_in, move_blockers, plan_usage
-from kamopt.model.build import Built, build_model
+from kamopt.marginal import PricedLp, plan_lp, priced_lp
 from kamopt.model.optimise import chosen_options
 from kamopt.model.problem import Problem
-from kamopt.model.solvers import solve_lp_relaxation
 from kamopt.plan import Plan
 from kamopt.report.plan_tables import change_of
 
@@ -23,21 +22,21 @@ _OWN_FAMILIES = ("one_tier", "incumbents", "overrides")
 not a price of anything other accounts could use, so estimates leave them out."""
 
 
-def lp_net_values(problem: Problem, built: Built | None = None) -> np.ndarray | None:
+def lp_net_values(problem: Problem, lp: PricedLp | None = None) -> np.ndarray | None:
     """Per option: what it adds to the objective at the LP relaxation's prices.
 
     ``net[o] = c[o] - sum_r dual[r] * A[r, o]``: its objective coefficient (value, change
-    penalty; no tie-break) minus the price of every row it uses, priced by the
-    relaxation's row duals, except the account's own rows (``one_tier``, incumbent and
+    penalty; no tie-break) minus the price of every row it uses, priced by the row duals
+    of the pricing LP (:class:`kamopt.marginal.PricedLp`: ``lp`` when the caller has it,
+    else solved here), except the account's own rows (``one_tier``, incumbent and
     override rows), whose duals are that account's rent. None when the relaxation has no
     optimal solution.
     """
-    b = built if built is not None else build_model(problem)
-    m = b.model
-    _, dual = solve_lp_relaxation(m)
-    if dual is None:
+    lp = lp if lp is not None else priced_lp(problem)
+    if lp.dual is None:
         return None
-    price = np.array(dual, dtype=float)
+    b, m = lp.built, lp.model
+    price = np.array(lp.dual, dtype=float)
     for fam in _OWN_FAMILIES:
         price[b.families.get(fam, np.zeros(0, dtype=np.int64))] = 0.0
     a = m.csc()
@@ -119,7 +118,7 @@ def explanations_table(plan: Plan) -> tuple[list[str], list[list[Any]]]:
     estimated = False
     if asg is not None and p.n_options:
         try:
-            net = lp_net_values(p)
+            net = lp_net_values(p, plan_lp(plan))
         except SolverError:  # no HiGHS here: no estimates, the rest of the table stands
             net = None
         if net is not None:
