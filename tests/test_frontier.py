@@ -251,17 +251,48 @@ def test_infeasible_edges_are_where_the_policy_stops_being_feasible(statuses, ed
     assert f.infeasible_edges() == edges
 
 
-def test_cli_frontier_gives_the_command_that_diagnoses_the_edge(instance, tmp_path):
+def test_the_edge_is_diagnosed_as_kamopt_solve_diagnoses_it(instance, tmp_path):
+    """Only the infeasible point next to a feasible one gets the diagnosis (another MILP),
+    in frontier.csv, frontier.json and the CLI; the same text `kamopt solve` gives there."""
     r = CliRunner().invoke(main, ["frontier", str(instance), "--vary", MAX, "--values", "17:26:3",
                                   "--out", str(tmp_path / "c"), "--jobs", "1"])
     assert r.exit_code == 0, r.output
-    assert "infeasible at 17, 20 (sweeps skip the diagnosis)" in r.output
-    line = next(x for x in r.output.splitlines() if x.strip().startswith(f"{MAX} = "))
-    assert line.strip().startswith(f"{MAX} = 20: kamopt solve ")  # 20, next to 23, not 17
-    args = shlex.split(line.split(": ", 1)[1])[2:]  # the command's arguments, after 'kamopt solve'
+    assert "infeasible at 17, 20; where the policy stops being feasible" in r.output
+    lines = r.output.splitlines()
+    at = next(k for k, x in enumerate(lines) if x.strip().startswith(f"{MAX} = "))
+    assert lines[at].strip().startswith(f"{MAX} = 20: max_key_accounts = 20 ")  # 20, next to 23, not 17
+    command = next(x for x in lines[at:] if "the plan files of that point: kamopt solve " in x)
+    args = shlex.split(command.split(": ", 1)[1])[2:]  # the command's arguments, after 'kamopt solve'
     assert args[-2:] == ["--out", "OUT"]
     d = CliRunner().invoke(main, ["solve", *args[:-1], str(tmp_path / "d")])
     assert d.exit_code == 3 and "cannot be met" in d.output, d.output
+    said = json.loads((tmp_path / "d" / "summary.json").read_text(encoding="utf-8"))["diagnosis"]
+    assert said and lines[at].strip() == f"{MAX} = 20: {said[0]}"
+    table = {row["value"]: row for row in rows(tmp_path / "c" / "frontier.csv")}
+    assert table["20"]["diagnosis"] == " | ".join(said)
+    assert table["17"]["status"] == "infeasible" and table["17"]["diagnosis"] == ""
+    assert table["23"]["diagnosis"] == ""
+    info = json.loads((tmp_path / "c" / "frontier.json").read_text(encoding="utf-8"))
+    assert info["infeasible_values"] == [17, 20]
+    assert [(e["value"], e["diagnosis"]) for e in info["infeasible_edges"]] == [(20, said)]
+    assert info["infeasible_edges"][0]["command"] == command.split(": ", 1)[1].strip()
+
+
+def test_ctrl_c_during_the_diagnosis_keeps_every_point(instance, tmp_path):
+    batches = []
+
+    def stop_in_the_diagnosis(kind, payload):
+        if kind == "begin":
+            batches.append([spec.label for spec in payload])
+        elif kind == "start" and len(batches) == 2:
+            raise KeyboardInterrupt
+
+    f = kamopt.frontier(instance, MAX, [17, 20, 23], tmp_path / "k", workers=1, on_event=stop_in_the_diagnosis)
+    assert batches == [["17", "20", "23"], ["20 (diagnosis)"]]
+    assert f.interrupted and f.finished == 3 and f.infeasible_edges() == [1] and f.diagnosis(1) == []
+    table = rows(tmp_path / "k" / "frontier.csv")
+    assert [r["status"] for r in table] == ["infeasible", "infeasible", "optimal"]
+    assert all(r["diagnosis"] == "" for r in table)
 
 
 def test_cli_frontier_refuses_an_unknown_path_before_solving(instance, tmp_path):

@@ -45,7 +45,7 @@ def report_inputs(tmp_path_factory) -> dict[str, Path]:
     cmp = kamopt.compare(POLICY, [SCENARIOS / "hiring-freeze.yaml"], folders["compare"], workers=2, force=True)
     assert cmp.exit_code == 0
     generate(200, 3, root / "g200")
-    kamopt.frontier(root / "g200" / "policy.yaml", "portfolio.key_accounts.max", [22, 24, 26, 28, 30],
+    kamopt.frontier(root / "g200" / "policy.yaml", "portfolio.key_accounts.max", [20, 22, 24, 26, 28, 30],
                     folders["frontier"], workers=2, force=True)
     loaded = kamopt.load_policy(MINI / "policy.yaml", ["portfolio.key_accounts.min=3",
                                                        "resources.kam_pools.all.fte=0.5"])
@@ -358,6 +358,10 @@ def test_frontier_section_shows_every_point_and_the_recommendation(inputs, tmp_p
     svg = re.search(r'<svg class="chart" id="chart-frontier".*?</svg>', text, re.S).group(0)
     assert svg.count('class="ch-point"') == solved
     assert f"Recommended: {info['recommended_value']:g}" in text and html.escape(info["reason"]) in text
+    assert [e["value"] for e in info["infeasible_edges"]] == [20]  # where the policy stops being feasible
+    for edge in info["infeasible_edges"]:
+        assert edge["diagnosis"]
+        assert f"Infeasible at {edge['value']:g}: {html.escape(' '.join(edge['diagnosis']))}</p>" in text
 
 
 def test_every_chart_is_inline_svg_with_a_size(inputs, tmp_path):

@@ -437,9 +437,9 @@ class RunProgress:
         self.progress.stop()
 
     def __call__(self, kind: str, payload) -> None:
-        if kind == "begin":  # the runs, known once the inputs are checked
+        if kind == "begin":  # the runs, known once the inputs are checked (a sweep's diagnoses: a second batch)
             self.labels = [spec.label for spec in payload]
-            self.progress.update(self.task, total=len(self.labels))
+            self.progress.update(self.task, total=len(self.labels), completed=0)
             return
         if kind == "start":
             self.running[payload] = self.labels[payload]
@@ -528,8 +528,9 @@ def frontier(policy: Path, path: str, values_text: str, out_dir: Path, overrides
     Writes frontier.csv (per value: objective, marginal value, cost, counts,
     utilisation, status), entries.csv (when each account enters, and those that later
     leave), frontier.png/.svg (value and marginal value, recommended point marked),
-    frontier.json and plan.xlsx (the recommended point's plan). Ctrl-C keeps the points
-    that finished.
+    frontier.json and plan.xlsx (the recommended point's plan). Where the policy stops
+    being feasible, says which limits conflict and the smallest relaxations. Ctrl-C keeps
+    the points that finished.
 
     \b
     Example:
@@ -612,10 +613,14 @@ def print_frontier(f) -> None:
             out.print(escape(f"{f.path} = {o.label}: {o.error}"))
     infeasible = [f.outcomes[k].label for k in f.infeasible()]
     if infeasible:
-        out.print(escape(f"infeasible at {', '.join(infeasible)} (sweeps skip the diagnosis); which limits "
-                         "conflict where the policy stops being feasible:"))
+        out.print(escape(f"infeasible at {', '.join(infeasible)}; where the policy stops being feasible, "
+                         "what conflicts and the smallest relaxations:"))
         for k in f.infeasible_edges():
-            out.print(escape(f"  {f.path} = {f.outcomes[k].label}: {f.solve_command(k)}"), soft_wrap=True)
+            lines = f.diagnosis(k) or ["not diagnosed (stopped)"]
+            out.print(escape(f"  {f.path} = {f.outcomes[k].label}: {lines[0]}"), soft_wrap=True)
+            for line in lines[1:]:
+                out.print(escape(f"    {line}"), soft_wrap=True)
+            out.print(escape(f"    the plan files of that point: {f.solve_command(k)}"), soft_wrap=True)
 
 
 def print_comparison(cmp) -> None:

@@ -19,10 +19,11 @@ every point where :func:`kamopt.model.optimise.from_relaxation` proves it optima
 (``solved`` is false there in frontier.csv).
 
 The objective is already net of cost to serve and hiring, so a step whose marginal value
-is zero or negative is never worth taking whatever the rule. Infeasible points get their
-status only (the diagnosis is another MILP per point); :meth:`Frontier.infeasible_edges`
-finds those next to a feasible point and :meth:`Frontier.solve_command` the ``kamopt
-solve`` line that diagnoses one, which the CLI prints.
+is zero or negative is never worth taking whatever the rule. Infeasible points are solved
+for their status only; those next to a feasible point (:meth:`Frontier.infeasible_edges`:
+where the policy stops being feasible) are then solved once more with the diagnosis (an
+elastic MILP each), which frontier.csv, frontier.json and the CLI give beside the ``kamopt
+solve`` line of that point (:meth:`Frontier.solve_command`).
 
 Output folder: frontier.csv, entries.csv, frontier.json, frontier.png, frontier.svg and
 plan.xlsx (the recommended point's plan with Frontier and Entries sheets).
@@ -33,7 +34,7 @@ from __future__ import annotations
 import math
 import shlex
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -47,6 +48,8 @@ from kamopt.runs import Outcome, RunSpec, default_workers, ids_over, run_all, st
 MAX_POINTS = 200
 CHAIN = 5
 """Points per chain: solved in order in one worker, each from the previous plan."""
+DIAGNOSIS_SEPARATOR = " | "
+"""Between the lines of a diagnosis in one frontier.csv cell."""
 KNEE_MIN_DISTANCE = 0.02
 """A curve whose farthest point is closer than this to its chord (on 0-1 axes) has no knee."""
 
@@ -141,6 +144,12 @@ class Frontier:
         return [k for k, b in enumerate(bad)
                 if b and ((k > 0 and good[k - 1]) or (k + 1 < len(good) and good[k + 1]))]
 
+    def diagnosis(self, k: int) -> list[str]:
+        """The diagnosis of point ``k`` (which limits conflict, the smallest relaxations):
+        given for the infeasible edges, empty for every other point."""
+        o = self.outcomes[k]
+        return list(o.summary.get("diagnosis") or []) if o is not None and o.ok else []
+
     def solve_command(self, k: int) -> str:
         """The ``kamopt solve`` command line of point ``k`` (it diagnoses an infeasible point)."""
         spec = self.specs[k]
@@ -230,9 +239,28 @@ def frontier(
                                         early=early)
         f = Frontier(path, list(values), base_value, specs, outcomes, interrupted, Recommendation(None, "", ""),
                      step_cost, currency)
+        if not interrupted:
+            f.interrupted = diagnose_edges(f, n_workers, on_event)
         f.recommendation = recommend(f.values, f.objectives(), step_cost)
         write_frontier(f, folder)
     return f
+
+
+def diagnose_edges(f: Frontier, workers: int, on_event: Callable[[str, Any], None] | None = None) -> bool:
+    """Solve the infeasible edges of a sweep again, with the diagnosis; their outcomes
+    replace the status-only ones. Returns whether Ctrl-C stopped it (the points keep
+    their status then)."""
+    edges = f.infeasible_edges()
+    if not edges:
+        return False
+    specs = [replace(f.specs[k], label=f"{f.specs[k].label} (diagnosis)", diagnose=True, want_sheets=False)
+             for k in edges]
+    found, stopped = run_all(specs, workers=workers, on_event=on_event)
+    for k, o in zip(edges, found):
+        before = f.outcomes[k]
+        if o is not None and o.ok and o.summary["status"] == "infeasible" and before is not None:
+            f.outcomes[k] = replace(o, index=k, label=before.label)
+    return stopped
 
 
 def plan_points(policy: str | Path, path: str, values: Sequence[float], *, overrides: Sequence[str] = (),
@@ -262,16 +290,17 @@ def frontier_table(f: Frontier) -> tuple[list[str], list[list[Any]]]:
               "annual_cost", "marginal_cost", "key_accounts"] + [f"tier_{t}" for t in tiers]
     header += ["hires_total", "kam_hours_used_pct", "sponsor_slots_used_pct", "budget_used_pct"]
     header += [f"support_used_pct[{s}]" for s in support]
-    header += ["accounts_in", "accounts_out", "recommended", "solved", "error"]
+    header += ["accounts_in", "accounts_out", "recommended", "solved", "diagnosis", "error"]
     rows = []
     prev: tuple[float, Outcome] | None = None
-    for v, o in zip(f.values, f.outcomes):
+    for k, (v, o) in enumerate(zip(f.values, f.outcomes)):
         rec = f.recommendation.index is not None and f.values[f.recommendation.index] == v
         shown = int(v) if float(v).is_integer() else v  # a count or a whole amount: 88, not 88.00
         if o is None or not o.has_plan:
             status = "not run (interrupted)" if o is None else o.summary["status"] if o.ok else "error"
             error = None if o is None else o.error
-            rows.append([shown, status] + [None] * (len(header) - 5) + [False, o is not None, error])
+            diagnosis = DIAGNOSIS_SEPARATOR.join(f.diagnosis(k)) or None
+            rows.append([shown, status] + [None] * (len(header) - 6) + [False, o is not None, diagnosis, error])
             continue
         s = o.summary
         obj, cost = s["objective"], s["annual_cost"]
@@ -290,7 +319,7 @@ def frontier_table(f: Frontier) -> tuple[list[str], list[list[Any]]]:
         row += [sum(s["hires"].values()), o.used_pct("kam_hours"), o.used_pct("sponsor_slots"),
                 o.used_pct("budget")]
         row += [o.used_pct("support_hours", sp) for sp in support]
-        row += [entered, left, rec, not s["solver_message"].startswith(NOT_RESOLVED), None]
+        row += [entered, left, rec, not s["solver_message"].startswith(NOT_RESOLVED), None, None]
         rows.append(row)
         prev = (v, o)
     return header, rows
@@ -339,6 +368,9 @@ def write_frontier(f: Frontier, folder) -> None:
         "rule": r.rule, "reason": r.reason, "step_cost": f.step_cost,
         "points_solved": sum(o is not None and o.has_plan for o in f.outcomes), "points": len(f.values),
         "interrupted": f.interrupted, "accounts_entering_then_leaving": left_again,
+        "infeasible_values": [f.values[k] for k in f.infeasible()],
+        "infeasible_edges": [{"value": f.values[k], "diagnosis": f.diagnosis(k), "command": f.solve_command(k)}
+                             for k in f.infeasible_edges()],
     })
     col = {name: j for j, name in enumerate(header)}
     xs = [row[col["value"]] for row in rows]

@@ -109,6 +109,9 @@ def frontier_section(inp: Inputs) -> str:
                            f'enter{"" if many else "s"} the portfolio and leave{"" if many else "s"} it '
                            f"again further along the sweep ({esc(', '.join(map(str, leaving[:10])))}"
                            f"{' …' if len(leaving) > 10 else ''}).</p>")
+    for edge in info.get("infeasible_edges") or []:  # where the policy stops being feasible, and why
+        said = " ".join(str(line) for line in edge.get("diagnosis") or []) or "not diagnosed"
+        recommendation += f"<p>Infeasible at {esc(plain(edge.get('value')))}: {esc(said)}</p>"
     cols = [Column("value", "Value", "num"), Column("status", "Status"),
             Column("objective", f"Expected net value ({cur})", "money"),
             Column("marginal_value", f"Marginal value ({cur})", "money"),
