@@ -44,13 +44,15 @@ def test_two_capacities_short_at_once_are_both_named():
         "sponsor_slots[Ana], or lower it to 1"]
 
 
-def test_share_conflict_is_told_in_percent_and_names_the_incumbent():
+def test_share_conflict_is_told_in_percent_and_counts_the_incumbents():
     # B and C are incumbents (no demotion); only A counts for the quota: at best 1 of 3.
     p = small(pool_fte=10, current_tier=np.array([-1, 0, 0]), limits=(share_limit([1, 0, 0], 0.5),))
     assert optimise(p).status is Status.INFEASIBLE
     (line,) = diagnose(p).lines()
+    # B and C are alike: either could give way, so neither is named as the conflict
     assert line.startswith("quota_min_share[ent] = 50 % cannot be met by adding capacity; it conflicts "
-                           "with no_demotion[")
+                           "with the 2 incumbents that may not be demoted (no_demotion[...]: 1 of them would "
+                           "have to give way, e.g. ")
     assert line.endswith("; or lower it to 33.3 %")  # ';': the option is not one of the rows listed
 
 
@@ -61,6 +63,16 @@ def test_blocking_rows_read_as_one_list():
     assert _rows_words(("budget", "kam_hours[EMEA]", "sponsor_slots[Ana]")) == (
         "budget, kam_hours[EMEA] and sponsor_slots[Ana]")
     assert _rows_words(("budget",)) == "budget"
+
+
+def test_some_rows_of_a_family_read_as_a_choice_among_them():
+    """The elastic solve gives way on 2 of 22 incumbents; any 2 would do, so the words say
+    how many of how many, with the ones it picked as examples, not as the conflict."""
+    rows = ("no_demotion[A]", "no_demotion[B]", "budget")
+    assert _rows_words(rows, {"no_demotion": 22}) == (
+        "the 22 incumbents that may not be demoted (no_demotion[...]: 2 of them would have to give way, "
+        "e.g. A, B) and budget")
+    assert _rows_words(rows, {"no_demotion": 2}) == "no_demotion[A], no_demotion[B] and budget"  # all of them
 
 
 def test_rule_against_rule_names_the_other_rule():

@@ -24,7 +24,9 @@ to be violated in an all-elastic solve.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import dataclass, field, replace
+from typing import Mapping
 
 import numpy as np
 
@@ -144,6 +146,8 @@ class _Analyst:
                         self.rule_rows.append(r)
                 elif group_of(name) in CAPACITY_GROUPS:
                     self.capacity_rows.append(r)
+        self.rule_sizes = Counter(group_of(m.row_names[r]) for r in self.rule_rows)
+        """Hard rule rows per family (``no_demotion``: 22), for the words of a conflict."""
         self.limits = {lim.name: lim for lim in problem.limits}
         self.elastic_cols = np.array(sorted(c for pair in self.built.elastic.values() for c in pair if c >= 0))
 
@@ -293,7 +297,7 @@ class _Analyst:
             needs=tuple(needs), capacity_can_fix=can_fix, nearest=nearest,
             blocked_by=tuple(blocked), share=lim.share if lim else None,
         )
-        return _with_text(rel, self.p, empty)
+        return _with_text(rel, self.p, empty, self.rule_sizes)
 
 
 def _subject(rel: Relaxation, p: Problem) -> tuple[str, str, str]:
@@ -325,17 +329,24 @@ _GROUP_WORDS = {
 }
 
 
-def _rows_words(rows: tuple[str, ...], shown: int = 3) -> str:
-    """Blocking rows in words; many rows of one family become one phrase with examples."""
+def _rows_words(rows: tuple[str, ...], sizes: Mapping[str, int] | None = None, shown: int = 3) -> str:
+    """Blocking rows in words; many rows of one family become one phrase with examples.
+    ``sizes``: rows per family in the model. When the rows given are some of a family's
+    (the elastic solve gave way on 2 of 22 incumbents: any 2 would do as well), the phrase
+    says so instead of naming those as the conflict."""
     groups: dict[str, list[str]] = {}
     for row in rows:
         groups.setdefault(group_of(row), []).append(row)
     parts = []
     for group, names in groups.items():
-        if len(names) > shown and group in _GROUP_WORDS:
-            ids = [n[n.index("[") + 1: -1] for n in names]
-            more = f" and {len(ids) - shown} more" if len(ids) > shown else ""
-            parts.append(f"{len(ids)} {_GROUP_WORDS[group]} ({group}[...]: {', '.join(ids[:shown])}{more})")
+        total = (sizes or {}).get(group, 0)
+        ids = [n[n.index("[") + 1: -1] for n in names] if group in _GROUP_WORDS else []
+        listed = ", ".join(ids[:shown]) + (f" and {len(ids) - shown} more" if len(ids) > shown else "")
+        if group in _GROUP_WORDS and total > len(names):
+            parts.append(f"the {total} {_GROUP_WORDS[group]} ({group}[...]: {len(ids)} of them would have to "
+                         f"give way, e.g. {listed})")
+        elif len(names) > shown and group in _GROUP_WORDS:
+            parts.append(f"{len(ids)} {_GROUP_WORDS[group]} ({group}[...]: {listed})")
         elif len(names) > 8:
             parts.append(", ".join(names[:8]) + f" and {len(names) - 8} more {group} rows")
         else:
@@ -356,7 +367,8 @@ def _nearest_words(rel: Relaxation, sep: str = ",") -> str:
     return f"{sep} or {verb} it to {fmt(value)}"
 
 
-def _with_text(rel: Relaxation, p: Problem, empty: bool) -> Relaxation:
+def _with_text(rel: Relaxation, p: Problem, empty: bool, sizes: Mapping[str, int] | None = None) -> Relaxation:
+    """``rel`` with its sentence; ``sizes`` as for :func:`_rows_words`."""
     head, acc, tier = _subject(rel, p)
     it = " " if rel.kind == "limit" else ": it "
     if empty:
@@ -368,11 +380,11 @@ def _with_text(rel: Relaxation, p: Problem, empty: bool) -> Relaxation:
     elif rel.capacity_can_fix and rel.needs:
         text = f"{head}{it}needs " + " and ".join(i.words() for i in rel.needs)
     elif rel.capacity_can_fix:
-        text = f"{head}{it}conflicts with " + (_rows_words(rel.blocked_by) if rel.blocked_by else "other rules")
+        text = f"{head}{it}conflicts with " + (_rows_words(rel.blocked_by, sizes) if rel.blocked_by else "other rules")
     else:
         text = f"{head}{it}cannot be met by adding capacity"
         if rel.blocked_by:
-            text += "; it conflicts with " + _rows_words(rel.blocked_by)
+            text += "; it conflicts with " + _rows_words(rel.blocked_by, sizes)
     if rel.kind == "limit" and rel.nearest is not None:
         listed = bool(rel.blocked_by) and not (rel.capacity_can_fix and rel.needs)
         text += _nearest_words(rel, ";" if listed else ",")
