@@ -278,20 +278,45 @@ def test_the_edge_is_diagnosed_as_kamopt_solve_diagnoses_it(instance, tmp_path):
     assert info["infeasible_edges"][0]["command"] == command.split(": ", 1)[1].strip()
 
 
-def test_ctrl_c_during_the_diagnosis_keeps_every_point(instance, tmp_path):
-    batches = []
+@pytest.mark.parametrize("values, updates", [
+    ([17, 20, 23], 1),  # the run after the edge shows it: the edge's outcome is updated
+    ([23, 20, 17], 0),  # the edge itself shows it, after a plan: diagnosed before it is reported
+])
+def test_an_edge_within_a_chain_is_diagnosed_by_its_worker(instance, tmp_path, values, updates):
+    """17 and 20 are infeasible, 23 is not: 20 is diagnosed in the chain (no second batch
+    of runs), with the text `kamopt solve` gives there."""
+    events = []
+    f = kamopt.frontier(instance, MAX, values, tmp_path / "e", workers=1,
+                        on_event=lambda kind, payload: events.append(kind))
+    assert events.count("begin") == 1 and events.count("update") == updates and events.count("done") == 3
+    plan = kamopt.solve(kamopt.load_policy(instance, [f"{MAX}=20"]))
+    assert f.infeasible_edges() == [1] and f.diagnosis(1) == plan.diagnosis and plan.diagnosis
+    assert f.diagnosis(values.index(17)) == []
+
+
+def test_an_edge_across_chains_is_diagnosed_after_the_sweep_and_ctrl_c_there_keeps_every_point(instance, tmp_path):
+    values = [17, 18, 19, 20, 21, 23]  # chains of 5: the edge 21 and its neighbour 23 are in different chains
+    seen = []
+
+    def record(kind, payload):
+        if kind == "begin":
+            seen.append([spec.label for spec in payload])
+
+    f = kamopt.frontier(instance, MAX, values, tmp_path / "a", workers=2, on_event=record)
+    assert seen == [[str(v) for v in values], ["21 (diagnosis)"]]
+    assert f.infeasible_edges() == [4] and f.diagnosis(4) and not f.interrupted
 
     def stop_in_the_diagnosis(kind, payload):
         if kind == "begin":
-            batches.append([spec.label for spec in payload])
-        elif kind == "start" and len(batches) == 2:
+            seen.append(kind)
+        elif kind == "start" and seen.count("begin") == 2:
             raise KeyboardInterrupt
 
-    f = kamopt.frontier(instance, MAX, [17, 20, 23], tmp_path / "k", workers=1, on_event=stop_in_the_diagnosis)
-    assert batches == [["17", "20", "23"], ["20 (diagnosis)"]]
-    assert f.interrupted and f.finished == 3 and f.infeasible_edges() == [1] and f.diagnosis(1) == []
+    seen.clear()
+    f = kamopt.frontier(instance, MAX, values, tmp_path / "k", workers=1, on_event=stop_in_the_diagnosis)
+    assert f.interrupted and f.finished == 6 and f.infeasible_edges() == [4] and f.diagnosis(4) == []
     table = rows(tmp_path / "k" / "frontier.csv")
-    assert [r["status"] for r in table] == ["infeasible", "infeasible", "optimal"]
+    assert [r["status"] for r in table] == ["infeasible"] * 5 + ["optimal"]
     assert all(r["diagnosis"] == "" for r in table)
 
 

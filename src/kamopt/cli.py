@@ -441,6 +441,8 @@ class RunProgress:
             self.labels = [spec.label for spec in payload]
             self.progress.update(self.task, total=len(self.labels), completed=0)
             return
+        if kind == "update":  # a finished run's outcome replaced (a sweep's edge, diagnosed)
+            return
         if kind == "start":
             self.running[payload] = self.labels[payload]
         else:

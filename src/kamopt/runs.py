@@ -10,6 +10,12 @@ run first; a later run takes an anchor's plan without a solve when it is proven 
 there too (:func:`kamopt.model.optimise.from_relaxation`). Each run's solver gets one
 thread unless told otherwise, so results never depend on the number of workers.
 
+*Edges* (``RunSpec.diagnose_edge``): a run solved for its status only is diagnosed after
+all when it is infeasible next to a run of its chain that has a plan (where a sweep stops
+being feasible), by its chain's worker, right away: the diagnosis then runs while other
+chains still solve. Its outcome reaches the caller as an ``("update", outcome)`` event
+that replaces the status-only one.
+
 Interruption: Ctrl-C stops the workers at once; the outcomes that finished are kept and
 returned with ``interrupted=True`` (the caller writes them and says so). Workers ignore
 Ctrl-C themselves so that only the parent decides.
@@ -50,6 +56,9 @@ class RunSpec:
     threads_each: int = 0
     """Solver threads when neither ``solver`` nor the policy sets them (0 = the solver's
     default; :func:`run_all` makes it 1)."""
+    diagnose_edge: bool = False
+    """With ``diagnose`` off: diagnose the run anyway when it is infeasible next to a run
+    of its chain with a plan (see the module docstring)."""
 
 
 @dataclass
@@ -163,17 +172,45 @@ def _run_chain(specs: Sequence[tuple[int, RunSpec]], report: Callable[[str, Any]
                known: dict[int, Any] | None = None, relaxed: Sequence[Any] = ()) -> None:
     """Run a chain in order, each run warm-started from the previous plan. ``known``: runs
     done already (their PlanRef), skipped but still passed on as warm starts. Every plan is
-    reported as ``("ref", (index, ref))`` too, for callers that keep them."""
+    reported as ``("ref", (index, ref))`` too, for callers that keep them; an edge's
+    diagnosis as ``("update", outcome)``, before the ``done`` of the run that showed it."""
     known = known or {}
     ref = None
+    prev: tuple[int, RunSpec, Any] | None = None
+    diagnosed: set[int] = set()
+
+    def diagnosis(index: int, spec: RunSpec) -> Outcome:
+        diagnosed.add(index)
+        return run_one(index, replace(spec, diagnose=True), relaxed=relaxed)[0]
+
     for index, spec in specs:
+        edge = spec.diagnose_edge and not spec.diagnose and prev is not None
         if index in known:
             ref = known[index]
-            continue
-        report("start", index)
-        outcome, ref = run_one(index, spec, warm=ref, relaxed=relaxed)
-        report("ref", (index, ref))  # before "done": the caller may stop listening at the last "done"
-        report("done", outcome)
+            if edge and _has_plan(ref) and _infeasible(prev[2]) and prev[0] not in diagnosed:
+                report("update", diagnosis(prev[0], prev[1]))
+            elif edge and _infeasible(ref) and _has_plan(prev[2]) and index not in diagnosed:
+                report("update", diagnosis(index, spec))
+        else:
+            report("start", index)
+            outcome, ref = run_one(index, spec, warm=ref, relaxed=relaxed)
+            if edge and _has_plan(ref) and _infeasible(prev[2]) and prev[0] not in diagnosed:
+                report("update", diagnosis(prev[0], prev[1]))  # the sweep becomes feasible here
+            elif edge and _infeasible(ref) and _has_plan(prev[2]):
+                outcome = diagnosis(index, spec)  # the sweep stops being feasible here
+            report("ref", (index, ref))  # before "done": the caller may stop listening at the last "done"
+            report("done", outcome)
+        prev = (index, spec, ref)
+
+
+def _has_plan(ref: Any) -> bool:
+    return ref is not None and ref.solution.assignment is not None
+
+
+def _infeasible(ref: Any) -> bool:
+    from kamopt.model.solution import Status
+
+    return ref is not None and ref.solution.status == Status.INFEASIBLE
 
 
 # --------------------------------------------------------------------------- workers
@@ -243,7 +280,8 @@ def run_all(
     use the anchors depends on these arguments only, never on the worker count.
     ``on_event(kind, payload)`` is called in this process
     with ``("begin", specs)`` once, then ``("start", index)`` and ``("done", outcome)`` per
-    run, for progress displays.
+    run, for progress displays, and ``("update", outcome)`` when an edge's diagnosis
+    replaces a run's outcome (module docstring).
     """
     chains = [list(c) for c in (chains if chains is not None else [[i] for i in range(len(specs))])]
     anchors = [a for a in dict.fromkeys(anchors) if 0 <= a < len(specs)]
@@ -265,7 +303,7 @@ def run_all(
             if payload[0] in anchors:
                 known[payload[0]] = payload[1]  # None when the run failed
             return
-        if kind == "done":
+        if kind in ("done", "update"):
             outcomes[payload.index] = payload
         notify(kind, payload)
 
@@ -306,18 +344,24 @@ def run_all(
             _collect(q, running, wait_for, specs, outcomes, record)
         pool.close()
         pool.join()
+        _drain(q, record)  # an edge's diagnosis found after the last run it waited for
         return outcomes, False
     except KeyboardInterrupt:
         pool.terminate()
         pool.join()
-        while True:  # keep what finished just before the interruption
-            try:
-                kind, payload = q.get_nowait()
-            except (queue_module.Empty, OSError, ValueError):
-                break
-            if kind == "done":
-                outcomes[payload.index] = payload
+        _drain(q, lambda kind, payload: outcomes.__setitem__(payload.index, payload)
+               if kind in ("done", "update") else None)  # keep what finished just before the interruption
         return outcomes, True
+
+
+def _drain(q, record: Callable[[str, Any], None]) -> None:
+    """Pass on the events still in the queue (the workers have stopped)."""
+    while True:
+        try:
+            kind, payload = q.get_nowait()
+        except (queue_module.Empty, OSError, ValueError):
+            return
+        record(kind, payload)
 
 
 def _collect(q, running: Sequence[tuple[Sequence[int], Any]], wait_for: Sequence[int], specs: Sequence[RunSpec],

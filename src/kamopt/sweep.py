@@ -247,10 +247,11 @@ def frontier(
 
 
 def diagnose_edges(f: Frontier, workers: int, on_event: Callable[[str, Any], None] | None = None) -> bool:
-    """Solve the infeasible edges of a sweep again, with the diagnosis; their outcomes
-    replace the status-only ones. Returns whether Ctrl-C stopped it (the points keep
-    their status then)."""
-    edges = f.infeasible_edges()
+    """Solve the infeasible edges of a sweep that have no diagnosis yet again, with the
+    diagnosis (most were diagnosed in their chain already: ``RunSpec.diagnose_edge``);
+    their outcomes replace the status-only ones. Returns whether Ctrl-C stopped it (the
+    points keep their status then)."""
+    edges = [k for k in f.infeasible_edges() if not f.diagnosis(k)]
     if not edges:
         return False
     specs = [replace(f.specs[k], label=f"{f.specs[k].label} (diagnosis)", diagnose=True, want_sheets=False)
@@ -276,7 +277,7 @@ def plan_points(policy: str | Path, path: str, values: Sequence[float], *, overr
             base_value = loaded.overrides[-1].split(": ", 1)[1].split(" -> ")[0]
             currency = loaded.policy.currency
         specs.append(RunSpec(show_value(v), str(policy), (*overrides, setting), dict(solver or {}), want_sheets=True,
-                             diagnose=False))
+                             diagnose=False, diagnose_edge=True))
     return specs, base_value, currency
 
 
