@@ -401,3 +401,15 @@ def test_explain_a_hand_made_plan(mini):
     assert silver.blockers == ()
     text = "\n".join(explanation_lines(e))
     assert "The best plan found has it at silver" in text and "the plan given is 96 EUR below that plan" in text
+
+
+@pytest.mark.parametrize("needs, free, said", [
+    (210.6, 48.6744, "kam_hours[K-011]: needs 211 h, 49 h free (162 h short)"),  # one precision per sentence
+    (60.0, 20.0, "kam_hours[K-011]: needs 60 h, 20 h free (40 h short)"),
+    (12.5, 2.25, "kam_hours[K-011]: needs 12.5 h, 2.25 h free (10.25 h short)"),
+])
+def test_a_blocker_reads_its_figures_at_one_precision(needs, free, said):
+    from kamopt.explain.facts import Blocker
+    from kamopt.explain.words import blocker_words
+
+    assert blocker_words(Blocker("kam_hours[K-011]", "kam_hours", "h", needs, free)) == said

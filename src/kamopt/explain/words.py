@@ -6,10 +6,13 @@ from __future__ import annotations
 from kamopt.explain.facts import Blocker, Explanation
 
 
-def _num(x: float) -> str:
+def _num(x: float, scale: float | None = None) -> str:
+    """Whole numbers as they are; others to the unit from 100 on, else to two decimals.
+    ``scale``: the largest figure of the sentence, whose precision the others take (so
+    "needs 211 h, 49 h free", not "needs 211 h, 48.67 h free")."""
     if abs(x - round(x)) < 1e-6:
         return f"{int(round(x)):,}"
-    if abs(x) >= 100:
+    if max(abs(x), abs(scale or 0.0)) >= 100:
         return f"{x:,.0f}"
     return f"{x:,.2f}".rstrip("0").rstrip(".")
 
@@ -18,12 +21,13 @@ def money(x: float | None, currency: str) -> str:
     return "—" if x is None else f"{_num(x)} {currency}".rstrip()
 
 
-def _qty(x: float, unit: str, currency: str) -> str:
+def _qty(x: float, unit: str, currency: str, scale: float | None = None) -> str:
     if unit == "money":
         return money(x, currency)
-    if _num(x) == "1" and unit in ("accounts", "slots"):
+    shown = _num(x, scale)
+    if shown == "1" and unit in ("accounts", "slots"):
         unit = unit[:-1]
-    return f"{_num(x)} {unit}"
+    return f"{shown} {unit}"
 
 
 def blocker_words(b: Blocker, currency: str = "") -> str:
@@ -33,8 +37,10 @@ def blocker_words(b: Blocker, currency: str = "") -> str:
         text = (f"{b.constraint} (soft{already}): would be broken by {_qty(b.missing, b.unit, currency)} more, "
                 f"at a penalty of {money(b.soft_penalty, currency)} per unit")
     else:
-        text = (f"{b.constraint}: needs {_qty(b.needs, b.unit, currency)}, {_qty(max(b.free, 0.0), b.unit, currency)}"
-                f" free ({_qty(b.missing, b.unit, currency)} short)")
+        scale = max(abs(b.needs), abs(b.free), abs(b.missing))
+        text = (f"{b.constraint}: needs {_qty(b.needs, b.unit, currency, scale)}, "
+                f"{_qty(max(b.free, 0.0), b.unit, currency, scale)} free ({_qty(b.missing, b.unit, currency, scale)}"
+                " short)")
     return text + (f"; {b.note}" if b.note else "")
 
 
