@@ -198,3 +198,28 @@ def test_each_run_gets_one_solver_thread_unless_told(monkeypatch, tmp_path, give
     outcomes, _ = run_all([RunSpec("a", str(POLICY), overrides, dict(given))], workers=1)
     assert seen == [expected]
     assert outcomes[0].error == "internal error RuntimeError: stop here"
+
+
+@pytest.mark.parametrize("widths, room, blocks", [
+    ([10, 10, 10], 200, [[0, 1, 2]]),                 # fits: one table
+    ([10, 10, 10, 10], 60, [[0, 1, 2], [0, 3]]),      # 20 + 4 x 12 = 68 > 60: base repeated in the next
+    ([10, 40, 10], 60, [[0, 1], [0, 2]]),
+    ([10, 60, 10], 60, [[0, 1], [0, 2]]),             # too wide even beside the base alone: still shown
+    ([], 80, []),
+])
+def test_a_comparison_too_wide_for_the_terminal_is_split_into_blocks(widths, room, blocks):
+    from kamopt.cli import column_blocks
+
+    assert column_blocks(20, widths, room) == blocks
+
+
+def test_cli_compare_in_a_narrow_terminal_cuts_no_cell(tmp_path):
+    r = CliRunner().invoke(main, ["compare", str(POLICY), *map(str, sorted(SCENARIOS.glob("*.yaml"))),
+                                  "--out", str(tmp_path / "c"), "--jobs", "2"], terminal_width=80)
+    assert r.exit_code == 0, r.output
+    assert "Comparison (continued: base and the next runs)" in r.output
+    table = [line for line in r.output.splitlines() if " vs base: " not in line and "written to" not in line]
+    assert all(len(line) <= 80 and "…" not in line for line in table)
+    for line in table:
+        if line.strip().startswith("budget_used_pct"):
+            assert line.rstrip().endswith("%")  # '84.7 %' on one line, never '84.7' over '%'

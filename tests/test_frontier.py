@@ -320,6 +320,19 @@ def test_an_edge_across_chains_is_diagnosed_after_the_sweep_and_ctrl_c_there_kee
     assert all(r["diagnosis"] == "" for r in table)
 
 
+def test_cli_frontier_table_fits_an_80_column_terminal(instance, tmp_path):
+    r = CliRunner().invoke(main, ["frontier", str(instance), "--vary", MAX, "--values", "17:26:3",
+                                  "--out", str(tmp_path / "c"), "--jobs", "1"], terminal_width=80)
+    assert r.exit_code == 0, r.output
+    lines = r.output.splitlines()
+    head = next(k for k, x in enumerate(lines) if x.startswith("value "))
+    table = lines[head:head + 6]  # header, rule, the 4 points
+    assert table[0].split() == ["value", "status", "objective", "marginal", "cost/yr", "accounts", "hires",
+                                "KAM", "h", "in", "out"]
+    assert all(len(x) <= 80 and "…" not in x for x in table)
+    assert table[2].split()[:2] == ["17", "infeasible"]
+
+
 def test_cli_frontier_refuses_an_unknown_path_before_solving(instance, tmp_path):
     r = CliRunner().invoke(main, ["frontier", str(instance), "--vary", "portfolio.key_acounts.max",
                                   "--values", "1:3:1", "--out", str(tmp_path / "c")])

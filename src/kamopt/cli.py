@@ -11,7 +11,7 @@ import json
 import sys
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import click
 from rich import box
@@ -588,10 +588,10 @@ def print_frontier(f) -> None:
     header, rows = frontier_table(f)
     col = {name: j for j, name in enumerate(header)}
     table = RichTable(title=escape(f"Frontier of {f.path} (policy: {f.base_value})"), title_justify="left",
-                      box=box.SIMPLE_HEAD, pad_edge=False)
+                      box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1), collapse_padding=True, show_edge=False)
     shown = {"value": "value", "status": "status", "objective": "objective", "marginal_value": "marginal",
-             "annual_cost": "cost/yr", "key_accounts": "key acc.", "hires_total": "hires",
-             "kam_hours_used_pct": "KAM load", "accounts_in": "in", "accounts_out": "out"}
+             "annual_cost": "cost/yr", "key_accounts": "accounts", "hires_total": "hires",
+             "kam_hours_used_pct": "KAM h", "accounts_in": "in", "accounts_out": "out"}
     for name, title in shown.items():
         table.add_column(escape(title), justify="left" if name == "status" else "right", no_wrap=True)
     for row in rows:
@@ -630,16 +630,20 @@ def print_comparison(cmp) -> None:
     from kamopt.whatif import changes_table, comparison_table
 
     header, rows = comparison_table(cmp)
-    table = RichTable(title="Comparison", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
-    table.add_column("", no_wrap=True)
-    for row in rows:
-        table.add_column(escape(str(row[0])), justify="right")
     skip = {"scenario", "file", "exit_code", "error"}
-    for j, name in enumerate(header):
-        if name in skip:
-            continue
-        table.add_row(escape(name), *[escape(_cell(row[j], name)) for row in rows])
-    out.print(table)
+    shown = [(j, name) for j, name in enumerate(header) if name not in skip]
+    cells = [[_cell(row[j], name) for j, name in shown] for row in rows]  # per run
+    widths = [max(len(str(row[0])), *map(len, c)) for row, c in zip(rows, cells)]
+    label_width = max(len(name) for _, name in shown)
+    for k, block in enumerate(column_blocks(label_width, widths, out.width)):
+        title = "Comparison" if k == 0 else "Comparison (continued: base and the next runs)"
+        table = RichTable(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+        table.add_column("", no_wrap=True)
+        for r in block:
+            table.add_column(escape(str(rows[r][0])), justify="right", no_wrap=True)
+        for i, (_, name) in enumerate(shown):
+            table.add_row(escape(name), *[escape(cells[r][i]) for r in block])
+        out.print(table)
     for o in cmp.outcomes:
         if o is not None and o.error:
             out.print(escape(f"{o.label}: {o.error}"))
@@ -651,6 +655,23 @@ def print_comparison(cmp) -> None:
                               for c in mine[:8])
             more = f" and {len(mine) - 8} more" if len(mine) > 8 else ""
             out.print(escape(f"{label} vs base: {shown}{more}  (+ enters, - leaves, ~ changes tier)"))
+
+
+def column_blocks(label_width: int, widths: Sequence[int], room: int) -> list[list[int]]:
+    """Split a table's run columns into blocks that fit ``room`` characters beside the
+    label column, so a narrow terminal gets several tables instead of cells cut or wrapped
+    mid-number. Every block after the first starts with column 0 again (the base, which
+    the others are read against); a block holds at least one other column, even one too
+    wide for the room (the terminal squeezes it then)."""
+    def used(block: list[int]) -> int:  # the label, then each column with a space either side
+        return label_width + sum(widths[r] + 2 for r in block)
+
+    blocks: list[list[int]] = [[0]] if widths else []
+    for r in range(1, len(widths)):
+        if len(blocks[-1]) > 1 and used(blocks[-1] + [r]) > room:
+            blocks.append([0])
+        blocks[-1].append(r)
+    return blocks
 
 
 def _compact(value, name: str) -> str:
