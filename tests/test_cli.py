@@ -249,6 +249,19 @@ def test_check_of_a_hand_made_plan_lists_violations_with_amounts(mini, tmp_path)
     assert re.search(r"kam_hours\[all\]: uses 250 h of 200 h \(50 h over\)", r.output), r.output
 
 
+def test_check_puts_an_account_the_plan_may_not_hold_first_and_counts_the_rest(tmp_path):
+    # the bundled sample, a spreadsheet with three accounts: 29 incumbents left out, and
+    # A-0001 (admitted to no tier) at gold, which is what the planner must see first
+    plan = tmp_path / "plan.csv"
+    plan.write_text("account_id,tier\nA-0001,gold\nA-0006,silver\nA-0010,bronze\n", encoding="utf-8")
+    r = run("check", Path(__file__).parents[1] / "policies" / "default.yaml", plan, "--no-optimum")
+    assert r.exit_code == 6, r.output
+    shown = [x.strip() for x in r.output.splitlines() if x.strip().startswith("violation ")]
+    assert len(shown) == 20 and shown[0].startswith("violation admissible[A-0001]: promoted to gold")
+    rest = next(x for x in r.output.splitlines() if x.strip().startswith("... and "))
+    assert rest.strip() == "... and 16 more: 15 no_demotion, 1 override_in"  # no file to point to
+
+
 def test_check_names_unknown_accounts_and_tiers(mini, tmp_path):
     plan = tmp_path / "plan.csv"
     plan.write_text("account_id,tier\nA9,gold\nA1,platinum\n", encoding="utf-8")

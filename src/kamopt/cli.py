@@ -198,6 +198,10 @@ def _money(value: float | None, currency: str) -> str:
     return "—" if value is None else f"{value:,.0f} {currency}"
 
 
+SHOWN_VIOLATIONS = 20
+"""Violations printed one per line under a plan's summary; the rest are counted by family."""
+
+
 def print_plan(plan, title: str) -> None:
     """The short summary table of a plan."""
     from kamopt.report.plan_tables import summary
@@ -240,10 +244,16 @@ def print_plan(plan, title: str) -> None:
     if not hand_made:
         table.add_row("solve time", f"{info['solve_seconds']:.2f} s ({info['solver']})")
     out.print(table)
-    for line in info["violations"][:20]:
+    for line in info["violations"][:SHOWN_VIOLATIONS]:
         out.print(f"  [red]violation[/] {escape(line)}", highlight=False)
-    if len(info["violations"]) > 20:
-        out.print(f"  ... and {len(info['violations']) - 20} more in violations.csv")
+    rest = plan.violations[SHOWN_VIOLATIONS:]
+    if rest:
+        families: dict[str, int] = {}
+        for v in rest:
+            families[v.family] = families.get(v.family, 0) + 1
+        where = "" if hand_made else " (all in violations.csv)"
+        out.print(escape(f"  ... and {len(rest)} more: " + ", ".join(f"{n} {fam}" for fam, n in families.items())
+                         + where))
     if plan.diagnosis:
         out.print("[bold red]The policy cannot be met.[/] What conflicts, and the smallest relaxations:")
         for line in plan.diagnosis:

@@ -78,7 +78,9 @@ class Plan:
 
     @property
     def violations(self) -> list[Violation]:
-        return (self.check.violations if self.check else []) + self.extra_violations
+        """Every rule the plan breaks: first those outside the problem (an account the plan
+        may not hold at all), then the verifier's."""
+        return self.extra_violations + (self.check.violations if self.check else [])
 
     @property
     def exit_code(self) -> int:
