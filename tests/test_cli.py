@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+import kamopt
 from kamopt.cli import main
 
 MINI = Path(__file__).parent / "data" / "mini"
@@ -259,7 +260,8 @@ def test_check_puts_an_account_the_plan_may_not_hold_first_and_counts_the_rest(t
     shown = [x.strip() for x in r.output.splitlines() if x.strip().startswith("violation ")]
     assert len(shown) == 20 and shown[0].startswith("violation admissible[A-0001]: promoted to gold")
     rest = next(x for x in r.output.splitlines() if x.strip().startswith("... and "))
-    assert rest.strip() == "... and 16 more: 15 no_demotion, 1 override_in"  # no file to point to
+    assert rest.strip() == "... and 14 more: 13 no_demotion, 1 override_in"  # no file to point to
+    assert not any("kam_assign" in x for x in shown)  # the sheet names no KAMs: kamopt staffed it
 
 
 def test_check_names_unknown_accounts_and_tiers(mini, tmp_path):
@@ -388,3 +390,48 @@ def test_sample_copies_the_bundled_policy_and_data(tmp_path):
     assert sorted(p.name for p in (tmp_path / "s").iterdir()) == [
         "accounts.csv", "kam_fit.csv", "kams.csv", "policy.yaml"]
     assert run("validate", tmp_path / "s" / "policy.yaml").exit_code == 0
+
+
+def test_a_spreadsheet_of_tiers_is_staffed_by_kamopt_before_it_is_checked(tmp_path):
+    """The bundled sample has named KAMs and sponsors; a planner's sheet has tiers only.
+    The optimum's tiers and hire, so given, pass the check at the optimum's value."""
+    policy = Path(__file__).parents[1] / "policies" / "default.yaml"
+    best = kamopt.solve(kamopt.load_policy(policy))
+    a, p = best.solution.assignment, best.problem
+    sheet = tmp_path / "tiers.csv"
+    sheet.write_text("account_id,tier\n" + "".join(f"{p.account_ids[i]},{p.tier_ids[t]}\n"
+                                                    for i, t in enumerate(a.tier.tolist()) if t >= 0),
+                     encoding="utf-8")
+    hires = {pool.id: int(n) for pool, n in zip(p.pools, a.hires.tolist()) if n}
+    assert hires  # the optimum hires: without the hire the sheet cannot be staffed (below)
+    checked, _ = kamopt.check(policy, sheet, hires=hires)
+    assert checked.violations == [] and "kamopt assigned them" in checked.solution.message
+    key = [i for i, t in enumerate(checked.solution.assignment.tier.tolist()) if t >= 0]
+    assert all(checked.solution.assignment.kam[i] for i in key)
+    gap = best.solution.gap or 0.0
+    assert abs(checked.solution.objective - best.solution.objective) <= 2 * gap * abs(best.solution.objective) + 1
+
+    short, _ = kamopt.check(policy, sheet)  # no hire: the least it can break is a KAM for a few accounts
+    families = {v.family for v in short.violations}
+    assert families == {"kam_assign"}, short.violations
+    missing = [v.constraint for v in short.violations]
+    hired_pool = next(iter(hires))
+    assert all(p.pools[p.pool[p.account_ids.index(c[len("kam_assign["):-1])]].id == hired_pool for c in missing)
+
+    r = run("check", policy, sheet, "--no-optimum", *[f"--hire={k}={v}" for k, v in hires.items()],
+            "--out", tmp_path / "out")
+    assert r.exit_code == 0, r.output
+    assert "note: the plan names no KAMs or sponsors: kamopt assigned them" in r.output
+    with open(tmp_path / "out" / "portfolio.csv", encoding="utf-8", newline="") as fh:
+        rows = [row for row in csv.DictReader(fh) if row["decision"] != "none"]
+    assert len(rows) == len(key) and all(row["kam"] for row in rows)
+
+
+def test_a_plan_that_names_its_kams_keeps_them(tmp_path):
+    policy = Path(__file__).parents[1] / "policies" / "default.yaml"
+    best = kamopt.solve(kamopt.load_policy(policy))
+    folder = kamopt.write_plan(best, tmp_path / "plan")
+    checked, _ = kamopt.check(policy, folder)
+    assert checked.solution.message == "" and checked.violations == []
+    assert checked.solution.assignment.kam == best.solution.assignment.kam
+    assert checked.solution.assignment.sponsor == best.solution.assignment.sponsor

@@ -339,21 +339,27 @@ def solve(policy: Path, out_dir: Path, overrides: tuple[str, ...], solver: str |
               help="Hires of a hand-made plan, e.g. --hire Iberia=1 (repeatable).")
 @click.option("--optimum/--no-optimum", default=True, show_default=True,
               help="Also solve the policy and show the optimum beside the plan.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Also write the checked plan's files here (portfolio.csv with the KAMs and sponsors "
+                   "kamopt assigned, resources.csv, violations.csv, summary.json, plan.xlsx...).")
+@force_option
 @common
 def check(policy: Path, plan: Path, overrides: tuple[str, ...], hires: tuple[str, ...],
-          optimum: bool) -> None:
+          optimum: bool, out_dir: Path | None, force: bool) -> None:
     """Verify a plan against the policy, from its files alone.
 
     PLAN is a folder written by `kamopt solve`, or a hand-made CSV with columns
     account_id and tier (optional: kam, sponsor). Recomputes every resource use, cost,
     count, quota, sponsor and KAM assignment and incumbent rule, and lists each
     violation with its constraint name and amount. Exits 0 when the plan keeps every
-    rule, 6 when it breaks any.
+    rule, 6 when it breaks any. A plan that names no KAMs (or no sponsors) where the
+    policy has named ones gets them from kamopt: the staffing of its tiers and hires
+    that breaks the least capacity. --out writes the checked plan's files.
 
     \b
     Example:
       kamopt check policies/default.yaml out/plan
-      kamopt check policies/default.yaml my_spreadsheet_plan.csv --hire Iberia=1
+      kamopt check policies/default.yaml my_spreadsheet_plan.csv --hire Iberia=1 --out out/checked
     """
     from kamopt import api
     from kamopt.errors import PolicyError
@@ -368,6 +374,11 @@ def check(policy: Path, plan: Path, overrides: tuple[str, ...], hires: tuple[str
     checked, best = api.check(loaded, plan, hires=hire_counts or None, with_optimum=optimum)
     print_changes(loaded, checked.screening.data.adjustments)
     print_plan(checked, f"Check of {plan} — {loaded.policy.name}")
+    if checked.solution.message:
+        out.print(escape(f"note: {checked.solution.message}"))
+    if out_dir is not None:
+        api.write_plan(checked, out_dir, force=force)
+        out.print(escape(f"written to {out_dir}/"))
     if best is not None and best.solution.objective is not None:
         diff = (checked.solution.objective or 0) - best.solution.objective
         cur = loaded.policy.currency

@@ -30,7 +30,7 @@ from kamopt.errors import (
     one_of,
 )
 from kamopt.greedy import greedy
-from kamopt.model.optimise import from_relaxation, optimise
+from kamopt.model.optimise import from_relaxation, optimise, staff
 from kamopt.model.problem import Problem
 from kamopt.model.solution import Assignment, Solution, Status
 from kamopt.model.solvers import SolverOptions, require_solver
@@ -351,18 +351,41 @@ def check(
     screening = _screen(loaded, data if data is not None else load_data(loaded))
     problem, index = build_problem(screening)
     assignment, extra = read_assignment(screening, problem, index, plan_path, hires)
+    options = solver_options(loaded)
+    assignment, note = _staffed(problem, assignment, options)
     report = verify(problem, assignment)
     baseline = greedy(problem)
     status = Status.FEASIBLE if report.ok and not extra else Status.RULES_BROKEN
     solution = Solution(status=status, assignment=assignment, objective=report.parts.total,
-                        parts=report.parts, solver="plan file", violations=dict(report.soft))
+                        parts=report.parts, solver="plan file", violations=dict(report.soft), message=note)
     plan = Plan(
         screening=screening, problem=problem, index=index, solution=solution, method="optimal",
-        options=solver_options(loaded), check=report, greedy=baseline,
+        options=options, check=report, greedy=baseline,
         greedy_check=verify(problem, baseline), extra_violations=extra,
     )
     optimum = _solve_screened(screening, problem, index, plan.options) if with_optimum else None
     return plan, optimum
+
+
+def _staffed(problem: Problem, a: Assignment, options: SolverOptions) -> tuple[Assignment, str]:
+    """The plan with named KAMs and sponsors filled in by kamopt when it names none of
+    them (a spreadsheet of tiers: :func:`kamopt.model.optimise.staff`), and a note that
+    says so ("" when the plan named its own)."""
+    key = np.flatnonzero(a.tier >= 0)
+    req = np.asarray(problem.sponsor_required, dtype=bool)
+    sponsored = [i for i in key.tolist() if req.size and req[a.tier[i]]]
+    want_kams = bool(problem.kams) and key.size > 0 and not any(a.kam[i] for i in key.tolist())
+    want_sponsors = bool(problem.sponsors) and bool(sponsored) and not any(a.sponsor[i] for i in sponsored)
+    if not (want_kams or want_sponsors):
+        return a, ""
+    what = " or ".join(w for w, on in (("KAMs", want_kams), ("sponsors", want_sponsors)) if on)
+    found = staff(problem, a, options)
+    if found is None:
+        return a, f"the plan names no {what}, and the solver found no staffing in its time limit"
+    return (Assignment(tier=a.tier, hires=a.hires, kam=found.kam if want_kams else a.kam,
+                       sponsor=found.sponsor if want_sponsors else a.sponsor),
+            f"the plan names no {what}: kamopt assigned them (the staffing of these tiers and hires that "
+            "breaks the least capacity, then earns the most fit bonus)")
 
 
 def plan_fingerprints(plan: Plan) -> dict[str, str]:

@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-from .build import Built, build_model, current_tiers
+from .build import CAPACITY_GROUPS, RULE_FAMILIES, Built, build_model, current_tiers
 from .problem import Problem
 from .solution import NEW_HIRE, Assignment, ObjectiveParts, Solution, Status
 from .solvers import SolverOptions, run
@@ -177,6 +177,41 @@ def optimise(
         gap=gap, solver=raw.solver, build_seconds=build_seconds, solve_seconds=raw.seconds,
         violations=violations, message=raw.message,
     )
+
+
+STAFFING_ROWS = {*RULE_FAMILIES, *CAPACITY_GROUPS, "kam_assign", "sponsor_cover"}
+"""Rows :func:`staff` may break (at a price): every rule and capacity, and the rows that
+give each key account a KAM and a sponsor, so a plan no staffing fits still gets one."""
+
+
+def staff(problem: Problem, plan: Assignment, options: SolverOptions = SolverOptions()) -> Assignment | None:
+    """Named KAMs and sponsors for a plan's tiers and hires, as kamopt would choose them
+    (a hand-made plan that names none). Tiers and hires stay as the plan has them; the
+    staffing is the one that breaks the least capacity (each unit over a row costs more
+    than every fit bonus together) and, among those, earns the most fit bonus. Returns
+    the plan with the ``kam`` and ``sponsor`` it found, or None when the solver gives no
+    staffing (time limit); the caller keeps what the plan named itself."""
+    built = build_model(problem, elastic=STAFFING_ROWS)
+    m = built.model
+    m.freeze()
+    chosen = chosen_options(problem, plan.tier)
+    on = np.zeros(problem.n_options)
+    on[chosen[chosen >= 0]] = 1.0
+    m.lower[built.x] = on
+    m.upper[built.x] = on
+    can = np.flatnonzero(built.hire >= 0)
+    m.lower[built.hire[can]] = plan.hires[can]
+    m.upper[built.hire[can]] = plan.hires[can]
+    bonus = float(np.abs(m.cost[built.z_col]).sum()) if built.z_col.size else 0.0
+    for up, down in built.elastic.values():
+        for col in (up, down):
+            if col >= 0:
+                m.cost[col] = -10.0 * (1.0 + bonus)
+    raw = run(m, options)
+    if not raw.status.has_solution or raw.x is None:
+        return None
+    found = decode(built, raw.x)
+    return Assignment(tier=plan.tier, hires=plan.hires, kam=found.kam, sponsor=found.sponsor)
 
 
 NOT_RESOLVED = "not re-solved: "
