@@ -10,6 +10,7 @@ plan's objective where the tie-breaks put it below, so the gap is never negative
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import numpy as np
 
@@ -148,21 +149,41 @@ def start_vector(built: Built, a: Assignment) -> np.ndarray:
     return x
 
 
+POLISH_SHARE = 0.2
+"""With named KAMs, the share of the time limit kept back to re-staff a plan that the
+time limit stopped short of the gap (:func:`staff`, its tiers and hires fixed). Measured
+on 5,000 accounts with named KAMs (60 s): HiGHS stopped at 344.65 M (0.29 % gap); the
+best staffing of the same tiers, found from that plan in ~10 s, is worth 345.15 M."""
+
+
 def optimise(
     problem: Problem, options: SolverOptions = SolverOptions(), *, start: Assignment | None = None
 ) -> Solution:
-    """Solve the problem and return an honest :class:`Solution`."""
+    """Solve the problem and return an honest :class:`Solution`.
+
+    With named KAMs and HiGHS, the MILP gets ``1 - POLISH_SHARE`` of the time limit; when
+    it stops there short of the gap, the rest goes to re-staffing its plan (:func:`staff`),
+    kept when it is worth more and keeps every rule."""
     t0 = time.perf_counter()
     built = build_model(problem)
     build_seconds = time.perf_counter() - t0
     x0 = start_vector(built, start) if start is not None and options.name == "highs" else None
-    raw = run(built.model, options, start=x0)
+    polish = bool(problem.kams) and options.name == "highs"
+    first = replace(options, time_limit=options.time_limit * (1.0 - POLISH_SHARE)) if polish else options
+    raw = run(built.model, first, start=x0)
     if not raw.status.has_solution or raw.x is None:
         return Solution(
             status=raw.status, assignment=None, solver=raw.solver, build_seconds=build_seconds,
             solve_seconds=raw.seconds, message=raw.message, bound=raw.bound,
         )
     assignment = decode(built, raw.x)
+    seconds, message = raw.seconds, raw.message
+    if polish and raw.status == Status.FEASIBLE:
+        t1 = time.perf_counter()
+        left = max(1.0, options.time_limit - (t1 - t0))
+        assignment, note = _restaffed(problem, assignment, replace(options, time_limit=left))
+        seconds += time.perf_counter() - t1
+        message = f"{message}; {note}" if message and note else message or note
     parts, violations = objective_parts(problem, assignment)
     objective = parts.total
     gap = bound = None
@@ -174,9 +195,24 @@ def optimise(
         gap = (bound - objective) / max(1.0, abs(objective))
     return Solution(
         status=raw.status, assignment=assignment, objective=objective, parts=parts, bound=bound,
-        gap=gap, solver=raw.solver, build_seconds=build_seconds, solve_seconds=raw.seconds,
-        violations=violations, message=raw.message,
+        gap=gap, solver=raw.solver, build_seconds=build_seconds, solve_seconds=seconds,
+        violations=violations, message=message,
     )
+
+
+def _restaffed(problem: Problem, plan: Assignment, options: SolverOptions) -> tuple[Assignment, str]:
+    """The plan re-staffed (:func:`staff`) when that is worth more and keeps every rule,
+    with a note saying what it gained ("" when the plan stays as it was)."""
+    from kamopt.verify import verify
+
+    better = staff(problem, plan, options)
+    if better is None:
+        return plan, ""
+    before, after = objective_parts(problem, plan)[0].total, objective_parts(problem, better)[0].total
+    if after <= before + 1e-6 * max(1.0, abs(before)) or not verify(problem, better).ok:
+        return plan, ""
+    return better, (f"the plan's KAMs and sponsors re-assigned with its tiers fixed: +{after - before:,.0f} "
+                    f"({POLISH_SHARE:.0%} of the time limit kept for it)")
 
 
 STAFFING_ROWS = {*RULE_FAMILIES, *CAPACITY_GROUPS, "kam_assign", "sponsor_cover"}
@@ -207,7 +243,9 @@ def staff(problem: Problem, plan: Assignment, options: SolverOptions = SolverOpt
         for col in (up, down):
             if col >= 0:
                 m.cost[col] = -10.0 * (1.0 + bonus)
-    raw = run(m, options)
+    # the plan's own staffing, when it has one, is where the solver starts: it can only improve on it
+    start = start_vector(built, plan) if options.name == "highs" and (plan.kam or plan.sponsor) else None
+    raw = run(m, options, start=start)
     if not raw.status.has_solution or raw.x is None:
         return None
     found = decode(built, raw.x)
