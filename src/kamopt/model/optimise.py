@@ -1,4 +1,6 @@
-"""Solve a Problem: build the MILP, run the solver, decode the plan, price it honestly.
+"""Solve a Problem: build the MILP, run the solver, decode the plan, price it honestly;
+and staff a plan whose tiers are fixed (:func:`staff`: a sheet of tiers that names no
+KAMs, or a time-limited plan with named KAMs, re-staffed).
 
 The reported objective is recomputed from the decoded :class:`Assignment` and the problem
 arrays (no tie-break terms, no solver round-off). The reported bound is the solver's bound
