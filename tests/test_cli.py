@@ -427,6 +427,16 @@ def test_a_spreadsheet_of_tiers_is_staffed_by_kamopt_before_it_is_checked(tmp_pa
     assert len(rows) == len(key) and all(row["kam"] for row in rows)
 
 
+def test_check_refuses_a_results_folder_before_the_work(mini, tmp_path):
+    plan = tmp_path / "plan.csv"
+    plan.write_text("account_id,tier\nA1,gold\n", encoding="utf-8")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "summary.json").write_text("{}", encoding="utf-8")
+    r = run("check", mini, plan, "--no-optimum", "--out", tmp_path / "out")
+    assert r.exit_code == 2 and "use --force" in r.output and "Check of" not in r.output, r.output
+    assert (tmp_path / "out" / "summary.json").read_text(encoding="utf-8") == "{}"
+
+
 def test_a_plan_that_names_its_kams_keeps_them(tmp_path):
     policy = Path(__file__).parents[1] / "policies" / "default.yaml"
     best = kamopt.solve(kamopt.load_policy(policy))

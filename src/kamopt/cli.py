@@ -364,6 +364,10 @@ def check(policy: Path, plan: Path, overrides: tuple[str, ...], hires: tuple[str
     from kamopt import api
     from kamopt.errors import PolicyError
 
+    if out_dir is not None:
+        from kamopt.report.writers import check_output_dir
+
+        check_output_dir(out_dir, force)  # fail before the work, not after it
     hire_counts = {}
     for spec in hires:
         pool, _, count = spec.partition("=")
