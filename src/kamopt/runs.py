@@ -349,8 +349,11 @@ def run_all(
     except KeyboardInterrupt:
         pool.terminate()
         pool.join()
-        _drain(q, lambda kind, payload: outcomes.__setitem__(payload.index, payload)
-               if kind in ("done", "update") else None)  # keep what finished just before the interruption
+        def keep(kind: str, payload: Any) -> None:  # what finished just before the interruption
+            if kind in ("done", "update"):
+                outcomes[payload.index] = payload
+
+        _drain(q, keep)
         return outcomes, True
 
 
