@@ -417,6 +417,8 @@ def test_a_spreadsheet_of_tiers_is_staffed_by_kamopt_before_it_is_checked(tmp_pa
     missing = [v.constraint for v in short.violations]
     hired_pool = next(iter(hires))
     assert all(p.pools[p.pool[p.account_ids.index(c[len("kam_assign["):-1])]].id == hired_pool for c in missing)
+    assert short.solution.message.endswith(f"--hire {hired_pool}={hires[hired_pool]} would staff every one")
+    assert "--hire" not in checked.solution.message  # given the hire, there is nothing to suggest
 
     r = run("check", policy, sheet, "--no-optimum", *[f"--hire={k}={v}" for k, v in hires.items()],
             "--out", tmp_path / "out")

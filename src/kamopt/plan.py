@@ -9,6 +9,7 @@ someone else made (a previous run's folder, or a hand-made CSV).
 from __future__ import annotations
 
 import csv
+import shlex
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal, Sequence
@@ -382,10 +383,19 @@ def _staffed(problem: Problem, a: Assignment, options: SolverOptions) -> tuple[A
     found = staff(problem, a, options)
     if found is None:
         return a, f"the plan names no {what}, and the solver found no staffing in its time limit"
-    return (Assignment(tier=a.tier, hires=a.hires, kam=found.kam if want_kams else a.kam,
-                       sponsor=found.sponsor if want_sponsors else a.sponsor),
-            f"the plan names no {what}: kamopt assigned them (the staffing of these tiers and hires that "
+    staffed = Assignment(tier=a.tier, hires=a.hires, kam=found.kam if want_kams else a.kam,
+                         sponsor=found.sponsor if want_sponsors else a.sponsor)
+    note = (f"the plan names no {what}: kamopt assigned them (the staffing of these tiers and hires that "
             "breaks the least capacity, then earns the most fit bonus)")
+    unstaffed = want_kams and any(v.family == "kam_assign" for v in verify(problem, staffed).violations)
+    if unstaffed:  # would hires staff every account? say which, as the --hire to give
+        more = staff(problem, a, options, hire=True)
+        if more is not None and not any(v.family == "kam_assign" for v in verify(problem, more).violations):
+            extra = [f"--hire {shlex.quote(f'{q.id}={int(n)}')}" for q, n, g in
+                     zip(problem.pools, more.hires.tolist(), a.hires.tolist()) if n > g]
+            if extra:
+                note += f"; some accounts get no KAM without hires: {' '.join(extra)} would staff every one"
+    return staffed, note
 
 
 def plan_fingerprints(plan: Plan) -> dict[str, str]:

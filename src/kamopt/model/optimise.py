@@ -222,13 +222,16 @@ STAFFING_ROWS = {*RULE_FAMILIES, *CAPACITY_GROUPS, "kam_assign", "sponsor_cover"
 give each key account a KAM and a sponsor, so a plan no staffing fits still gets one."""
 
 
-def staff(problem: Problem, plan: Assignment, options: SolverOptions = SolverOptions()) -> Assignment | None:
+def staff(problem: Problem, plan: Assignment, options: SolverOptions = SolverOptions(), *,
+          hire: bool = False) -> Assignment | None:
     """Named KAMs and sponsors for a plan's tiers and hires, as kamopt would choose them
-    (a hand-made plan that names none). Tiers and hires stay as the plan has them; the
-    staffing is the one that breaks the least capacity (each unit over a row costs more
-    than every fit bonus together) and, among those, earns the most fit bonus. Returns
-    the plan with the ``kam`` and ``sponsor`` it found, or None when the solver gives no
-    staffing (time limit); the caller keeps what the plan named itself."""
+    (a hand-made plan that names none). Tiers and hires stay as the plan has them (with
+    ``hire``, hires may also go up to each pool's limit, at their cost: what staffing the
+    tiers takes); the staffing is the one that breaks the least capacity (each unit over a
+    row costs more than every fit bonus together) and, among those, earns the most fit
+    bonus. Returns the plan with the ``kam`` and ``sponsor`` it found (and the hires, with
+    ``hire``), or None when the solver gives no staffing (time limit); the caller keeps
+    what the plan named itself."""
     built = build_model(problem, elastic=STAFFING_ROWS)
     m = built.model
     m.freeze()
@@ -239,7 +242,8 @@ def staff(problem: Problem, plan: Assignment, options: SolverOptions = SolverOpt
     m.upper[built.x] = on
     can = np.flatnonzero(built.hire >= 0)
     m.lower[built.hire[can]] = plan.hires[can]
-    m.upper[built.hire[can]] = plan.hires[can]
+    if not hire:
+        m.upper[built.hire[can]] = plan.hires[can]
     bonus = float(np.abs(m.cost[built.z_col]).sum()) if built.z_col.size else 0.0
     for up, down in built.elastic.values():
         for col in (up, down):
@@ -251,7 +255,7 @@ def staff(problem: Problem, plan: Assignment, options: SolverOptions = SolverOpt
     if not raw.status.has_solution or raw.x is None:
         return None
     found = decode(built, raw.x)
-    return Assignment(tier=plan.tier, hires=plan.hires, kam=found.kam, sponsor=found.sponsor)
+    return Assignment(tier=plan.tier, hires=found.hires if hire else plan.hires, kam=found.kam, sponsor=found.sponsor)
 
 
 NOT_RESOLVED = "not re-solved: "
