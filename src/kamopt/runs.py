@@ -185,19 +185,20 @@ def _run_chain(specs: Sequence[tuple[int, RunSpec]], report: Callable[[str, Any]
 
     for index, spec in specs:
         edge = spec.diagnose_edge and not spec.diagnose and prev is not None
-        if index in known:
-            ref = known[index]
-            if edge and _has_plan(ref) and _infeasible(prev[2]) and prev[0] not in diagnosed:
-                report("update", diagnosis(prev[0], prev[1]))
-            elif edge and _infeasible(ref) and _has_plan(prev[2]) and index not in diagnosed:
-                report("update", diagnosis(index, spec))
-        else:
+        solved = index not in known
+        if solved:
             report("start", index)
             outcome, ref = run_one(index, spec, warm=ref, relaxed=relaxed)
-            if edge and _has_plan(ref) and _infeasible(prev[2]) and prev[0] not in diagnosed:
-                report("update", diagnosis(prev[0], prev[1]))  # the sweep becomes feasible here
-            elif edge and _infeasible(ref) and _has_plan(prev[2]):
-                outcome = diagnosis(index, spec)  # the sweep stops being feasible here
+        else:
+            ref = known[index]
+        if edge and _has_plan(ref) and _infeasible(prev[2]) and prev[0] not in diagnosed:
+            report("update", diagnosis(prev[0], prev[1]))  # the sweep becomes feasible here
+        elif edge and _infeasible(ref) and _has_plan(prev[2]) and index not in diagnosed:
+            if solved:  # the sweep stops being feasible here: reported diagnosed at once
+                outcome = diagnosis(index, spec)
+            else:
+                report("update", diagnosis(index, spec))
+        if solved:
             report("ref", (index, ref))  # before "done": the caller may stop listening at the last "done"
             report("done", outcome)
         prev = (index, spec, ref)

@@ -249,8 +249,9 @@ def staff(problem: Problem, plan: Assignment, options: SolverOptions = SolverOpt
         for col in (up, down):
             if col >= 0:
                 m.cost[col] = -10.0 * (1.0 + bonus)
-    # the plan's own staffing, when it has one, is where the solver starts: it can only improve on it
-    start = start_vector(built, plan) if options.name == "highs" and (plan.kam or plan.sponsor) else None
+    # the plan's own staffing, when it names one, is where the solver starts: it can only improve on it
+    named = any(plan.kam) or any(plan.sponsor)
+    start = start_vector(built, plan) if options.name == "highs" and named else None
     raw = run(m, options, start=start)
     if not raw.status.has_solution or raw.x is None:
         return None
