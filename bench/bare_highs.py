@@ -1,6 +1,6 @@
 """The floor: HiGHS alone on an MPS file, with the options kamopt gives it (gap, time limit,
 threads, seed, MIP restarts off, and the model's own options from ``MODEL.mps.options.json``
-when solve_one.py wrote one: the root reduced-cost heuristic off without named KAMs).
+when export_mps.py wrote one: the root reduced-cost heuristic off without named KAMs).
 
     python bench/bare_highs.py MODEL.mps GAP TIME_LIMIT [THREADS]
 
@@ -40,7 +40,7 @@ def main(path: str, gap: str, time_limit: str, threads: str = "0") -> None:
     h.setOptionValue("random_seed", 0)
     h.setOptionValue("time_limit", float(time_limit))
     h.setOptionValue("mip_allow_restart", False)  # as kamopt sets it (kamopt.model.solvers._new_highs)
-    extra = path + ".options.json"  # the model's own options (LinearModel.highs_options), from solve_one.py
+    extra = path + ".options.json"  # the model's own options (LinearModel.highs_options), from export_mps.py
     if os.path.exists(extra):
         with open(extra, encoding="utf-8") as fh:
             for key, value in json.load(fh).items():

@@ -1,13 +1,13 @@
 """One measured solve, in its own process (so peak memory is this run's alone).
 
-    python bench/solve_one.py POLICY OUT_DIR MPS_PATH GAP TIME_LIMIT [SOLVER [THREADS]]
+    python bench/solve_one.py POLICY OUT_DIR GAP TIME_LIMIT [SOLVER [THREADS]]
 
 Prints one JSON line: stage times, status, objective, greedy objective, peak RSS. Writes
-the plan to OUT_DIR (as `kamopt solve --gap GAP --time-limit TIME_LIMIT [--solver SOLVER]
-[--threads THREADS]` does) and the model as MPS to MPS_PATH (untimed, after the solve)
-for the bare-solver comparison, with the model's HiGHS options in MPS_PATH.options.json;
-MPS_PATH ``-`` writes no model. SOLVER: ``highs``
-(default) or ``cbc``; THREADS 0 (default) leaves the solver's default.
+the plan to OUT_DIR, as `kamopt solve --gap GAP --time-limit TIME_LIMIT [--solver SOLVER]
+[--threads THREADS]` does, and nothing else: the process's wall time is the end-to-end
+time (the model for the bare-solver floor comes from bench/export_mps.py, in a process of
+its own). SOLVER: ``highs`` (default) or ``cbc``; THREADS 0 (default) leaves the solver's
+default.
 """
 
 from __future__ import annotations
@@ -20,8 +20,6 @@ import time
 T0 = time.perf_counter()
 
 import kamopt  # noqa: E402
-from kamopt.model.build import build_model  # noqa: E402
-from kamopt.model.solvers import write_mps  # noqa: E402
 from kamopt.report.plan_tables import write_plan  # noqa: E402
 from kamopt.report.writers import output_folder  # noqa: E402
 
@@ -39,7 +37,7 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def main(policy: str, out_dir: str, mps_path: str, gap: str, time_limit: str, solver: str = "highs",
+def main(policy: str, out_dir: str, gap: str, time_limit: str, solver: str = "highs",
          threads: str = "0") -> None:
     t_import = time.perf_counter() - T0
     t = time.perf_counter()
@@ -52,11 +50,6 @@ def main(policy: str, out_dir: str, mps_path: str, gap: str, time_limit: str, so
     t_write = time.perf_counter() - t
     end_to_end = time.perf_counter() - T0
     peak_mib = peak_rss_mib()
-    if mps_path != "-":
-        model = build_model(plan.problem).model
-        write_mps(model, mps_path)
-        with open(mps_path + ".options.json", "w", encoding="utf-8") as fh:  # MPS has no place for them
-            json.dump(model.highs_options, fh)
     sol = plan.solution
     print(json.dumps({
         "accounts": plan.screening.n,
@@ -81,4 +74,4 @@ def main(policy: str, out_dir: str, mps_path: str, gap: str, time_limit: str, so
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:8])
+    main(*sys.argv[1:7])
