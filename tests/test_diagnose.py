@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 from test_model_build import count_limit, make_problem
@@ -73,6 +74,46 @@ def test_some_rows_of_a_family_read_as_a_choice_among_them():
         "the 22 incumbents that may not be demoted (no_demotion[...]: 2 of them would have to give way, "
         "e.g. A, B) and budget")
     assert _rows_words(rows, {"no_demotion": 2}) == "no_demotion[A], no_demotion[B] and budget"  # all of them
+
+
+def test_every_rule_that_holds_a_limit_is_named_not_only_the_one_that_gave_way():
+    """A and B are incumbents, C is forced in: the maximum of 2 conflicts with all three.
+    The elastic solve gives way on one of them (any one does); the others are named too."""
+    p = small(pool_fte=10, current_tier=np.array([0, 0, -1]), forced=(Forced(2, True, -1, "board"),))
+    p = replace(p, limits=(count_limit(p, "max_key_accounts", "<=", 2),))
+    (rel,) = diagnose(p).conflicts
+    assert rel.rule == "max_key_accounts" and rel.nearest == 3
+    named = {row.split("[")[0] for row in rel.blocked_by + rel.held_with}
+    assert named == {"no_demotion", "override_in"}
+    assert not set(rel.blocked_by) & set(rel.held_with)
+    assert "together they hold it at 3 or more; or raise it to 3" in rel.text
+
+
+def test_rows_that_gave_way_are_the_whole_conflict_when_they_hold_the_limit_alone():
+    p = small(pool_fte=10, current_tier=np.array([0, 0, -1]))
+    p = replace(p, limits=(count_limit(p, "max_key_accounts", "<=", 1),))
+    (rel,) = diagnose(p).conflicts
+    assert rel.held_with == () and "together" not in rel.text
+
+
+def test_the_sample_names_the_concentration_limit_that_needs_one_more_account():
+    """Sample, at most 30 key accounts: 29 incumbents, and Healthcare's share of revenue
+    (at most 30 %) needs one more account to dilute it. Both are named, and relaxing the
+    concentration limit alone is indeed enough."""
+    from kamopt import load_policy, screen
+    from kamopt.screening import build_problem
+
+    policy = Path(__file__).parent.parent / "policies" / "default.yaml"
+    caps = ["portfolio.key_accounts.max=30", "portfolio.key_accounts.min=10"]
+    problem, _ = build_problem(screen(load_policy(policy, caps)))
+    (line,) = diagnose(problem).lines()
+    assert line.startswith("max_key_accounts = 30 cannot be met by adding capacity; it conflicts with the 29 "
+                           "incumbents that may not be demoted")
+    assert line.endswith(" and with concentration[industry_revenue:Healthcare]: together they hold it at 31 "
+                         "or more; or raise it to 31")
+    looser, _ = build_problem(screen(load_policy(policy, [*caps, "portfolio.concentration.industry_revenue"
+                                                          ".max_share=0.4"])))
+    assert optimise(looser).status is Status.OPTIMAL
 
 
 def test_rule_against_rule_names_the_other_rule():

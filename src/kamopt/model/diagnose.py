@@ -15,7 +15,9 @@ fixed at 0, and a question-specific objective:
 3. Per conflicting rule: the capacity it needs on its own (the other conflicting rules
    freed), and the nearest value it can take with today's capacity (that rule free, its
    left-hand side maximised for ``>=`` / minimised for ``<=``). When no capacity helps,
-   the rows it conflicts with (everything else elastic, that rule hard).
+   the rows it conflicts with (everything else elastic, that rule hard), and for a limit
+   the other rules that hold it at that nearest value with them (a deletion filter:
+   :meth:`_Analyst.held_with`), since the elastic solve gives way only on the cheapest.
 
 The answer is never empty for an infeasible problem: at worst it lists the rows that had
 to be violated in an all-elastic solve.
@@ -36,7 +38,7 @@ from .build import CAPACITY_GROUPS, RULE_FAMILIES, Built, build_model, current_t
 from .linear import INF, LinearModel
 from .problem import Limit, Problem
 from .solution import Status
-from .solvers import RawResult, SolverOptions, run
+from .solvers import RawResult, SolverOptions, run, solve_lp_relaxation
 
 MAX_RULES = 25
 """Per-rule analysis is done for at most this many conflicting rules (each costs solves)."""
@@ -92,6 +94,10 @@ class Relaxation:
     """Best value of the rule's left-hand side with today's capacity (limits only)."""
     blocked_by: tuple[str, ...] = ()
     """Policy rows it conflicts with when capacity alone does not help."""
+    held_with: tuple[str, ...] = ()
+    """Other rule rows that, together with ``blocked_by``, hold the limit at ``nearest``
+    (an account forced in, a quota...): the elastic solve gave way only on the cheapest
+    rows, these complete the conflict (limits only; empty when ``blocked_by`` alone does)."""
     share: float | None = None
     """For share limits: the share asked for (``rhs`` is then 0); ``nearest`` is a share too."""
     text: str = ""
@@ -176,6 +182,20 @@ class _Analyst:
         """Elastic rows (row -> weight per unit of slack), freed rows, optional objective
         ``sign * lhs(row)`` or ``option_cost @ x`` (per option); every other row hard.
         Maximises ``-sum weight*slack (+ that objective)``."""
+        m = self.variant(elastic, free, lhs_of, option_cost)
+        raw = run(m, self.options)
+        if raw.status is not Status.OPTIMAL and raw.status is not Status.INFEASIBLE:
+            self.exact = False
+        return raw, m
+
+    def variant(
+        self,
+        elastic: dict[int, float],
+        free: set[int] = frozenset(),
+        lhs_of: tuple[int, float] | None = None,
+        option_cost: np.ndarray | None = None,
+    ) -> LinearModel:
+        """The model :meth:`solve` solves."""
         b = self.built
         m = b.model.copy()
         m.cost[:] = 0.0
@@ -197,10 +217,7 @@ class _Analyst:
             m.cost[cols] += sign * vals
         if option_cost is not None:
             m.cost[b.x] += option_cost
-        raw = run(m, self.options)
-        if raw.status is not Status.OPTIMAL and raw.status is not Status.INFEASIBLE:
-            self.exact = False
-        return raw, m
+        return m
 
     def violated(self, raw: RawResult, rows) -> dict[int, float]:
         """Row -> total slack used, for the rows given (only > tolerance)."""
@@ -263,6 +280,44 @@ class _Analyst:
         cols, vals = self.entries(r)
         return round(float(vals @ raw.x[cols]), 6)
 
+    def held_with(self, r: int, lim: Limit, blocked: list[str], value: float) -> tuple[str, ...]:
+        """The other rule rows that, with the ``blocked`` ones, hold limit ``r`` at ``value``
+        (its nearest) with today's capacity: the elastic solve breaks the cheapest rows of
+        a conflict (one incumbent of 29), not every rule that makes it (an account forced
+        in, a minimum share that needs one account more).
+
+        A deletion filter over the rules not named yet, each per-account family
+        (``no_demotion``...) as one: a rule is left out when, freed with those already
+        left out, the limit still cannot pass ``value``. An LP that cannot pass it proves
+        so at once; otherwise the MILP decides (a MILP stopped early keeps the rule)."""
+        m = self.built.model
+        sign = 1.0 if lim.sense == ">=" else -1.0
+        tol = 1e-6 * max(1.0, abs(value))
+        cols, vals = self.entries(r)
+        units: dict[str, list[int]] = {}
+        for c in self.rule_rows:
+            if c != r:
+                name = m.row_names[c]
+                units.setdefault(group_of(name) if group_of(name) in _GROUP_WORDS else name, []).append(c)
+        named = {key for key, rows in units.items() if any(m.row_names[c] in blocked for c in rows)}
+        others = sorted(key for key in units if key not in named)
+
+        def held(freed: list[str]) -> bool:
+            free = {r, *(c for key in freed for c in units[key])}
+            x, _ = solve_lp_relaxation(self.variant({}, free=free, lhs_of=(r, sign)))
+            if x is not None and sign * (float(vals @ x[cols]) - value) <= tol:
+                return True
+            raw, _ = self.solve({}, free=free, lhs_of=(r, sign))
+            return raw.status is Status.OPTIMAL and sign * (float(vals @ raw.x[cols]) - value) <= tol
+
+        if not others or held(others):
+            return ()
+        freed: list[str] = []
+        for key in others:
+            if held([*freed, key]):
+                freed.append(key)
+        return tuple(m.row_names[c] for key in others if key not in freed for c in units[key])
+
     def explain(self, r: int, conflicts: list[int], joint: RawResult | None) -> Relaxation:
         m = self.built.model
         name = m.row_names[r]
@@ -291,11 +346,14 @@ class _Analyst:
             rest = {c: self.weight(c) for c in self.rule_rows + self.capacity_rows if c != r}
             raw, _ = self.solve(rest)
             blocked = [m.row_names[c] for c in self.violated(raw, rest)]
+        held: tuple[str, ...] = ()
+        if blocked and lim is not None and lim.shares() is None and nearest is not None:
+            held = self.held_with(r, lim, blocked, nearest)
 
         rel = Relaxation(
             rule=name, kind=kind, rhs=lim.rhs if lim else self.rhs(r), sense=lim.sense if lim else "=",
             needs=tuple(needs), capacity_can_fix=can_fix, nearest=nearest,
-            blocked_by=tuple(blocked), share=lim.share if lim else None,
+            blocked_by=tuple(blocked), held_with=held, share=lim.share if lim else None,
         )
         return _with_text(rel, self.p, empty, self.rule_sizes)
 
@@ -354,6 +412,17 @@ def _rows_words(rows: tuple[str, ...], sizes: Mapping[str, int] | None = None, s
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
+def _conflict_words(rel: Relaxation, sizes: Mapping[str, int] | None = None) -> str:
+    """The rows a rule conflicts with: those the elastic solve gave way on and, when they
+    are not the whole story, the rules that hold the limit where it stops with them
+    ("... and with concentration[...]: together they hold it at 31 or more")."""
+    words = _rows_words(rel.blocked_by, sizes)
+    if rel.held_with and rel.nearest is not None:
+        side = "more" if rel.sense == "<=" else "less"
+        words += f" and with {_rows_words(rel.held_with)}: together they hold it at {fmt(rel.nearest)} or {side}"
+    return words
+
+
 def _nearest_words(rel: Relaxation, sep: str = ",") -> str:
     """', or lower it to 31' / ', or raise it to 42 %': rounded so that it is feasible.
     ``sep`` is ';' after a list of blocking rows, so the option does not read as one of them."""
@@ -380,11 +449,11 @@ def _with_text(rel: Relaxation, p: Problem, empty: bool, sizes: Mapping[str, int
     elif rel.capacity_can_fix and rel.needs:
         text = f"{head}{it}needs " + " and ".join(i.words() for i in rel.needs)
     elif rel.capacity_can_fix:
-        text = f"{head}{it}conflicts with " + (_rows_words(rel.blocked_by, sizes) if rel.blocked_by else "other rules")
+        text = f"{head}{it}conflicts with " + (_conflict_words(rel, sizes) if rel.blocked_by else "other rules")
     else:
         text = f"{head}{it}cannot be met by adding capacity"
         if rel.blocked_by:
-            text += "; it conflicts with " + _rows_words(rel.blocked_by, sizes)
+            text += "; it conflicts with " + _conflict_words(rel, sizes)
     if rel.kind == "limit" and rel.nearest is not None:
         listed = bool(rel.blocked_by) and not (rel.capacity_can_fix and rel.needs)
         text += _nearest_words(rel, ";" if listed else ",")
