@@ -146,3 +146,35 @@ def test_following_the_advice_makes_the_policy_feasible():
 
 def test_percent_format():
     assert [pct(0.35), pct(1 / 3), pct(0.3), pct(1.0)] == ["35 %", "33.3 %", "30 %", "100 %"]
+
+
+def test_a_budget_in_the_tens_of_millions_is_not_named_when_it_holds(tmp_path):
+    """Slack is priced per share of its row. Priced per euro, a 1,000-account budget's
+    slack cost ~2e-8 a unit, under HiGHS's dual tolerance: the solve broke the budget for
+    free and the diagnosis named it beside the incumbents."""
+    from kamopt import load_policy, screen
+    from kamopt.generate import generate
+    from kamopt.screening import build_problem
+
+    generate(1000, 1, tmp_path / "g")
+    loaded = load_policy(tmp_path / "g" / "policy.yaml", ["portfolio.key_accounts.max=100"])
+    problem, _ = build_problem(screen(loaded))
+    assert problem.budget > 1e7
+    (rel,) = diagnose(problem).conflicts
+    assert rel.rule == "max_key_accounts" and rel.blocked_by
+    assert {row.split("[")[0] for row in rel.blocked_by} == {"no_demotion"}
+    assert rel.held_with == () and "budget" not in rel.text
+
+
+def test_relative_slack_is_measured_in_rows():
+    from kamopt.model.build import build_model
+
+    p = small(pool_fte=10, budget=4e7)
+    built = build_model(p, elastic={"budget"}, relative_slack=True)
+    m, (up, down) = built.model, built.elastic["budget"]
+    assert down == -1 and built.elastic_unit["budget"] == 4e7
+    cols, vals = m.row_entries("budget")
+    assert vals[list(cols).index(up)] == -4e7
+    plain = build_model(p, elastic={"budget"})
+    assert plain.elastic_unit["budget"] == 1.0
+    assert plain.model.upper[plain.elastic["budget"][0]] == m.upper[up] * 4e7

@@ -350,22 +350,20 @@ def capacity_needed(problem: Problem, options: SolverOptions) -> list[Increase] 
     ``problem`` hold: KAM hours and span, support hours, budget and sponsor slots elastic,
     every rule hard. [] when it is feasible as it is; None when no capacity helps (rules
     conflict with each other) or the solve found no answer."""
-    b = build_model(problem, elastic=set(CAPACITY_GROUPS))
+    b = build_model(problem, elastic=set(CAPACITY_GROUPS), relative_slack=True)
     m = b.model
     m.cost[:] = 0.0
     m.constant = 0.0
-    for name, cols in b.elastic.items():
-        r = m.row(name)
-        rhs = m.row_upper[r] if np.isfinite(m.row_upper[r]) else m.row_lower[r]
+    for cols in b.elastic.values():
         for col in cols:
             if col >= 0:
-                m.cost[col] = -1.0 / max(1.0, abs(float(rhs)))
+                m.cost[col] = -1.0  # a unit of slack is a whole row's size (relative_slack)
     raw = run(m, replace(options, gap=max(options.gap, 1e-4)))
     if not raw.status.has_solution or raw.x is None:
         return None
     out = []
     for name, cols in b.elastic.items():
-        v = float(sum(raw.x[c] for c in cols if c >= 0))
+        v = float(sum(raw.x[c] for c in cols if c >= 0)) * b.elastic_unit[name]
         r = m.row(name)
         rhs = m.row_upper[r] if np.isfinite(m.row_upper[r]) else m.row_lower[r]
         if v > TOL * max(1.0, abs(float(rhs))):

@@ -88,6 +88,9 @@ class Built:
     """Soft limit name -> its slack column."""
     elastic: dict[str, tuple[int, int]] = field(default_factory=dict)
     """Elastic row name -> (column raising its upper side, column lowering its lower side); -1 = none."""
+    elastic_unit: dict[str, float] = field(default_factory=dict)
+    """Elastic row name -> how much of the row one unit of its slack columns is: 1, or with
+    ``relative_slack`` the row's size, ``max(1, |rhs|)``."""
     families: dict[str, np.ndarray] = field(default_factory=dict)
     """Family -> its row indices."""
     tiebreak: np.ndarray = field(default_factory=lambda: np.zeros(0))
@@ -446,12 +449,15 @@ def _is_elastic(name: str, family: str, elastic: set[str]) -> bool:
     return "*" in elastic or name in elastic or family in elastic or group_of(name) in elastic
 
 
-def _elasticise(m: LinearModel, b: Built, elastic: set[str]) -> None:
+def _elasticise(m: LinearModel, b: Built, elastic: set[str], relative: bool = False) -> None:
     """Give every selected row slack columns (cost 0; the caller sets the objective).
 
     ``elastic_up[r]`` lets the activity exceed the upper bound, ``elastic_down[r]`` fall
     below the lower bound. Their bounds are the largest possible violation. Soft limits
-    are skipped: they already have a slack.
+    are skipped: they already have a slack. ``relative``: a unit of slack is the row's
+    size (``max(1, |rhs|)``, kept in ``b.elastic_unit``), so that a cost per share of the
+    row is a cost of about 1 per column, whatever the row's scale: a budget of 46 M priced
+    at 1/46 M per euro is under HiGHS's dual tolerance, and its slack became free.
     """
     for cls in b.sponsor_classes:  # with elastic slots, a class may use more than today's slots
         if any(_is_elastic(f"sponsor_slots[{b.problem.sponsors[e].id}]", "sponsors", elastic) for e in cls.sponsors):
@@ -466,31 +472,36 @@ def _elasticise(m: LinearModel, b: Built, elastic: set[str]) -> None:
     ends = (v * m.lower[a.index], v * m.upper[a.index])
     np.add.at(lo_act, rows, np.minimum(*ends))
     np.add.at(hi_act, rows, np.maximum(*ends))
-    picks: list[tuple[str, int, int, float]] = []  # name, row, sign, bound
+    picks: list[tuple[str, int, float, float]] = []  # name, row, coefficient, bound
     for fam, rws in b.families.items():
         for r in rws.tolist():
             name = m.row_names[r]
             if name in b.slack or not _is_elastic(name, fam, elastic):
                 continue
-            if np.isfinite(m.row_upper[r]):
-                picks.append((f"elastic_up[{name}]", r, -1, max(0.0, hi_act[r] - m.row_upper[r])))
-            if np.isfinite(m.row_lower[r]):
-                picks.append((f"elastic_down[{name}]", r, 1, max(0.0, m.row_lower[r] - lo_act[r])))
+            lo, hi = m.row_lower[r], m.row_upper[r]
+            unit = max(1.0, abs(float(lo if np.isfinite(lo) else hi))) if relative else 1.0
+            b.elastic_unit[name] = unit
+            if np.isfinite(hi):
+                picks.append((f"elastic_up[{name}]", r, -unit, max(0.0, hi_act[r] - hi) / unit))
+            if np.isfinite(lo):
+                picks.append((f"elastic_down[{name}]", r, unit, max(0.0, lo - lo_act[r]) / unit))
     if not picks:
         return
-    names, rws, signs, ubs = zip(*picks)
+    names, rws, coefs, ubs = zip(*picks)
     cols = m.add_columns(list(names), 0.0, np.array(ubs), False, 0.0)
-    m.add_entries(np.array(rws), cols, np.array(signs, dtype=float))
+    m.add_entries(np.array(rws), cols, np.array(coefs, dtype=float))
+    signs = np.sign(coefs)
     for col, r, sign in zip(cols.tolist(), rws, signs):
         up, down = b.elastic.get(m.row_names[r], (-1, -1))
         b.elastic[m.row_names[r]] = (col, down) if sign < 0 else (up, col)
 
 
-def build_model(problem: Problem, *, elastic: set[str] | None = None) -> Built:
+def build_model(problem: Problem, *, elastic: set[str] | None = None, relative_slack: bool = False) -> Built:
     """Build the MILP of a problem.
 
     ``elastic``: rows to relax with slack columns (diagnosis): exact row names, row groups
-    (``kam_hours``), families (``limits``) or ``"*"`` for every row.
+    (``kam_hours``), families (``limits``) or ``"*"`` for every row. ``relative_slack``:
+    measure their slack in units of each row's size (:func:`_elasticise`).
     """
     p = problem
     m = LinearModel()
@@ -508,7 +519,7 @@ def build_model(problem: Problem, *, elastic: set[str] | None = None) -> Built:
         b.families[fam] = np.arange(before, m.n_rows)
     _objective(p, m, b)
     if elastic:
-        _elasticise(m, b, set(elastic))
+        _elasticise(m, b, set(elastic), relative_slack)
     if not p.kams:
         # HiGHS's root reduced-cost heuristic runs a sub-MIP that ignores the time limit: on
         # the 20,000-account benchmark it alone took 36 s of a run asked to stop at 20 s.

@@ -138,7 +138,7 @@ class _Analyst:
     def __init__(self, problem: Problem, options: SolverOptions):
         self.p = problem
         self.options = options
-        self.built: Built = build_model(problem, elastic={"*"})
+        self.built: Built = build_model(problem, elastic={"*"}, relative_slack=True)
         m = self.built.model
         self.exact = True
         soft = set(self.built.slack)
@@ -208,7 +208,7 @@ class _Analyst:
                     if w is None:
                         m.upper[c] = 0.0
                     else:
-                        m.cost[c] = -w
+                        m.cost[c] = -w * b.elastic_unit[name]  # w is per unit of the row
         for r in free:
             m.row_lower[r], m.row_upper[r] = -INF, INF
         if lhs_of is not None:
@@ -226,8 +226,9 @@ class _Analyst:
             return out
         m = self.built.model
         for r in rows:
-            up, down = self.built.elastic.get(m.row_names[r], (-1, -1))
-            v = sum(float(raw.x[c]) for c in (up, down) if c >= 0)
+            name = m.row_names[r]
+            up, down = self.built.elastic.get(name, (-1, -1))
+            v = sum(float(raw.x[c]) for c in (up, down) if c >= 0) * self.built.elastic_unit.get(name, 1.0)
             if v > _TOL * max(1.0, abs(self.rhs(r))):
                 out[r] = v
         return out
