@@ -338,6 +338,17 @@ def test_cli_frontier_refuses_an_unknown_path_before_solving(instance, tmp_path)
                                   "--values", "1:3:1", "--out", str(tmp_path / "c")])
     assert r.exit_code == 2
     assert "unknown key 'key_acounts'" in r.output and "did you mean 'key_accounts'" in r.output
+    assert "--vary portfolio.key_acounts.max (at 1): unknown key" in r.output  # as the user wrote it, not --set
+    assert not (tmp_path / "c").exists()
+
+
+def test_cli_frontier_says_which_value_of_the_sweep_breaks_the_policy(instance, tmp_path):
+    r = CliRunner().invoke(main, ["frontier", str(instance), "--vary", "portfolio.key_accounts.max",
+                                  "--values", "0,1000", "--set", "portfolio.key_accounts.min=5",
+                                  "--out", str(tmp_path / "c")])
+    assert r.exit_code == 2
+    assert "min (5) is above max (0)" in r.output
+    assert "with --vary portfolio.key_accounts.max (at 0)" in r.output
     assert not (tmp_path / "c").exists()
 
 

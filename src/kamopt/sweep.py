@@ -272,7 +272,13 @@ def plan_points(policy: str | Path, path: str, values: Sequence[float], *, overr
     currency = ""
     for v in values:
         setting = f"{path}={show_value(v)}"
-        loaded = load_policy(policy, (*overrides, setting))
+        try:
+            loaded = load_policy(policy, (*overrides, setting))
+        except PolicyError as err:  # located where the user wrote it: --vary, not --set
+            origin, said = f"--set {setting}", f"--vary {path} (at {show_value(v)})"
+            raise PolicyError([replace(d, file=said) if d.file == origin
+                               else replace(d, hint="; ".join(filter(None, (d.hint, f"with {said}"))))
+                               for d in err.diagnostics]) from None
         if not base_value:
             base_value = loaded.overrides[-1].split(": ", 1)[1].split(" -> ")[0]
             currency = loaded.policy.currency
