@@ -106,11 +106,12 @@ def test_the_sample_names_the_concentration_limit_that_needs_one_more_account():
     policy = Path(__file__).parent.parent / "policies" / "default.yaml"
     caps = ["portfolio.key_accounts.max=30", "portfolio.key_accounts.min=10"]
     problem, _ = build_problem(screen(load_policy(policy, caps)))
-    (line,) = diagnose(problem).lines()
-    assert line.startswith("max_key_accounts = 30 cannot be met by adding capacity; it conflicts with the 29 "
-                           "incumbents that may not be demoted")
-    assert line.endswith(" and with concentration[industry_revenue:Healthcare]: together they hold it at 31 "
-                         "or more; or raise it to 31")
+    (rel,) = diagnose(problem).conflicts
+    named = rel.blocked_by + rel.held_with
+    assert "concentration[industry_revenue:Healthcare]" in named
+    assert sum(row.startswith("no_demotion[") for row in named) in (1, 29)  # one gives way, or all hold it
+    assert rel.text.startswith("max_key_accounts = 30 cannot be met by adding capacity; it conflicts with ")
+    assert rel.text.endswith(": together they hold it at 31 or more; or raise it to 31")
     looser, _ = build_problem(screen(load_policy(policy, [*caps, "portfolio.concentration.industry_revenue"
                                                           ".max_share=0.4"])))
     assert optimise(looser).status is Status.OPTIMAL
@@ -178,3 +179,17 @@ def test_relative_slack_is_measured_in_rows():
     plain = build_model(p, elastic={"budget"})
     assert plain.elastic_unit["budget"] == 1.0
     assert plain.model.upper[plain.elastic["budget"][0]] == m.upper[up] * 4e7
+
+
+def test_a_share_limit_is_as_large_as_its_largest_term():
+    """A revenue share row has rhs 0: priced per euro, breaking it by one account's revenue
+    cost ~1e6 times more than demoting an incumbent, so the incumbent was named instead."""
+    from kamopt.model.build import build_model
+
+    p = small(pool_fte=10)
+    revenue = np.array([1e6, 2e6, 1e6])
+    member = np.array([1.0, 0.0, 0.0])
+    lim = Limit("concentration[industry:x]", "concentration", (member - 0.3) * revenue, "<=", 0.0, share=0.3,
+                measure=revenue)
+    built = build_model(replace(p, limits=(lim,)), elastic={"*"}, relative_slack=True)
+    assert built.elastic_unit["concentration[industry:x]"] == 7e5

@@ -455,9 +455,11 @@ def _elasticise(m: LinearModel, b: Built, elastic: set[str], relative: bool = Fa
     ``elastic_up[r]`` lets the activity exceed the upper bound, ``elastic_down[r]`` fall
     below the lower bound. Their bounds are the largest possible violation. Soft limits
     are skipped: they already have a slack. ``relative``: a unit of slack is the row's
-    size (``max(1, |rhs|)``, kept in ``b.elastic_unit``), so that a cost per share of the
-    row is a cost of about 1 per column, whatever the row's scale: a budget of 46 M priced
-    at 1/46 M per euro is under HiGHS's dual tolerance, and its slack became free.
+    size (``max(1, |rhs|, largest |coefficient|)``, kept in ``b.elastic_unit``), so that
+    a cost per share of the row is a cost of about 1 per column, whatever the row's scale:
+    a budget of 46 M priced at 1/46 M per euro is under HiGHS's dual tolerance, and its
+    slack became free; a revenue share (rhs 0) priced per euro cost more to break by one
+    account's revenue than any other rule, so an incumbent was named in its place.
     """
     for cls in b.sponsor_classes:  # with elastic slots, a class may use more than today's slots
         if any(_is_elastic(f"sponsor_slots[{b.problem.sponsors[e].id}]", "sponsors", elastic) for e in cls.sponsors):
@@ -479,7 +481,10 @@ def _elasticise(m: LinearModel, b: Built, elastic: set[str], relative: bool = Fa
             if name in b.slack or not _is_elastic(name, fam, elastic):
                 continue
             lo, hi = m.row_lower[r], m.row_upper[r]
-            unit = max(1.0, abs(float(lo if np.isfinite(lo) else hi))) if relative else 1.0
+            unit = 1.0
+            if relative:  # the row's size; a row with rhs 0 (a share) is as large as its largest term
+                unit = max(1.0, abs(float(lo if np.isfinite(lo) else hi)),
+                           float(np.abs(a.value[a.start[r]:a.start[r + 1]]).max(initial=0.0)))
             b.elastic_unit[name] = unit
             if np.isfinite(hi):
                 picks.append((f"elastic_up[{name}]", r, -unit, max(0.0, hi_act[r] - hi) / unit))

@@ -170,7 +170,8 @@ class _Analyst:
         return float(lo if np.isfinite(lo) else hi)
 
     def weight(self, r: int) -> float:
-        return 1.0 / max(1.0, abs(self.rhs(r)))
+        """Cost of breaking row ``r`` by one unit: its whole size costs 1 (``relative_slack``)."""
+        return 1.0 / self.built.elastic_unit.get(self.built.model.row_names[r], max(1.0, abs(self.rhs(r))))
 
     def solve(
         self,
