@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from test_model_build import count_limit, make_problem
 
-from kamopt.model.diagnose import _rows_words, diagnose, pct
+from kamopt.model.diagnose import Increase, Relaxation, _grouped_lines, _rows_words, diagnose, pct
 from kamopt.model.optimise import optimise
 from kamopt.model.problem import Forced, Limit, Pool, Sponsor
 from kamopt.model.solution import Status
@@ -193,3 +193,35 @@ def test_a_share_limit_is_as_large_as_its_largest_term():
                 measure=revenue)
     built = build_model(replace(p, limits=(lim,)), elastic={"*"}, relative_slack=True)
     assert built.elastic_unit["concentration[industry:x]"] == 7e5
+
+
+def test_incumbents_short_of_the_same_capacity_are_told_in_one_line():
+    def short(account, hours, kind="no_demotion"):
+        return Relaxation(rule=f"{kind}[{account}]", kind=kind, text=f"{account} alone",
+                          needs=(Increase("support_hours[technical]", hours, "hours"),))
+
+    limit = Relaxation(rule="min_key_accounts", kind="limit", text="the limit")
+    many = [short("A", 65), short("B", 5), short("C", 90), short("D", 30)]
+    assert _grouped_lines([limit, *many, short("X", 30, "override_in")]) == [
+        "the limit",
+        "4 incumbents cannot keep their tier (no_demotion[...]: A, B, C and 1 more): on its own, each needs "
+        "5 to 90 more support hours in support_hours[technical]",
+        "X alone",
+    ]
+    assert _grouped_lines(many[:2]) == ["A alone", "B alone"]  # two read well enough apart
+    other_row = replace(many[3], needs=(Increase("kam_hours[EMEA]", 30, "hours"),))
+    assert _grouped_lines([*many[:2], other_row]) == ["A alone", "B alone", "D alone"]  # not the same capacity
+
+
+def test_the_sample_short_of_support_hours_reads_in_four_lines():
+    from kamopt import load_policy, screen
+    from kamopt.screening import build_problem
+
+    policy = Path(__file__).parent.parent / "policies" / "default.yaml"
+    problem, _ = build_problem(screen(load_policy(policy, ["resources.support.technical.hours=500"])))
+    d = diagnose(problem)
+    lines = d.lines()
+    assert len(d.conflicts) == 16 and len(lines) == 4
+    assert lines[1].startswith("14 incumbents cannot keep their tier (no_demotion[...]: ")
+    assert lines[1].endswith("): on its own, each needs 5 to 90 more support hours in support_hours[technical]")
+    assert lines[-1] == "To keep every rule as set, add 1,230 more support hours in support_hours[technical]."

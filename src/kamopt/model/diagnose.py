@@ -121,7 +121,7 @@ class Diagnosis:
         """Plain-English lines, one per finding."""
         if self.feasible:
             return ["The policy is feasible: nothing needs to be relaxed."]
-        out = [c.text for c in self.conflicts]
+        out = _grouped_lines(self.conflicts)
         if self.capacity and (len(self.conflicts) > 1 or not self.conflicts):
             out.append("To keep every rule as set, add " + " and ".join(i.words() for i in self.capacity) + ".")
         elif not self.capacity_can_fix and len(self.conflicts) > 1:
@@ -412,6 +412,58 @@ def _rows_words(rows: tuple[str, ...], sizes: Mapping[str, int] | None = None, s
         else:
             parts.extend(names)
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+_GROUP_SUBJECTS = {
+    "no_demotion": "incumbents cannot keep their tier",
+    "keep_key": "incumbents cannot stay key accounts",
+    "override_in": "accounts cannot be forced in",
+    "override_out": "accounts cannot be forced out",
+}
+
+GROUP_FROM = 3
+"""Conflicts of one per-account family that need the same capacity rows are told in one line
+from this many on (15 incumbents short of support hours: one line, not fifteen)."""
+
+
+def _grouped_lines(conflicts: list[Relaxation]) -> list[str]:
+    """Each conflict's line, but those of one per-account family (``no_demotion``...) that
+    capacity fixes through the same rows become one line, with the range each needs:
+    "14 incumbents cannot keep their tier (no_demotion[...]: A, B, C and 11 more): on its
+    own, each needs 5 to 90 more support hours in support_hours[technical]"."""
+    def key(c: Relaxation) -> tuple | None:
+        if c.kind in _GROUP_SUBJECTS and c.capacity_can_fix and c.needs:
+            return c.kind, tuple(i.row for i in c.needs)
+        return None
+
+    groups: dict[tuple, list[Relaxation]] = {}
+    for c in conflicts:
+        if key(c) is not None:
+            groups.setdefault(key(c), []).append(c)
+    out: list[str] = []
+    for c in conflicts:
+        k = key(c)
+        if k is None or len(groups[k]) < GROUP_FROM:
+            out.append(c.text)
+        elif groups[k][0] is c:
+            members = groups[k]
+            ids = [m.rule[m.rule.index("[") + 1: -1] for m in members]
+            listed = ", ".join(ids[:3]) + (f" and {len(ids) - 3} more" if len(ids) > 3 else "")
+            needs = " and ".join(_range_words([m.needs[j] for m in members]) for j in range(len(k[1])))
+            out.append(f"{len(members)} {_GROUP_SUBJECTS[c.kind]} ({c.kind}[...]: {listed}): on its own, "
+                       f"each needs {needs}")
+    return out
+
+
+def _range_words(increases: list[Increase]) -> str:
+    """Increases of one row, as a range: "5 to 90 more support hours in support_hours[technical]"."""
+    low, high = min(i.amount for i in increases), max(i.amount for i in increases)
+    if fmt(low) == fmt(high):
+        return increases[0].words()
+    if group_of(increases[0].row) == "budget":
+        return f"{fmt(low)} to {fmt(high)} more in the budget"
+    many = _UNITS.get(group_of(increases[0].row), (increases[0].unit,) * 3)[2]
+    return f"{fmt(low)} to {fmt(high)} more {many} in {increases[0].row}"
 
 
 def _conflict_words(rel: Relaxation, sizes: Mapping[str, int] | None = None) -> str:
