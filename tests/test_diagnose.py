@@ -195,6 +195,15 @@ def test_a_share_limit_is_as_large_as_its_largest_term():
     assert built.elastic_unit["concentration[industry:x]"] == 7e5
 
 
+def test_three_capacities_read_as_a_list_not_a_chain_of_ands():
+    p = small(pool_fte=0.5, sponsors=(Sponsor("Ana", 1),), sponsor_required=np.array([True]),
+              sponsor_ok=np.ones((3, 1), dtype=bool), budget=15.0)
+    p = replace(p, limits=(count_limit(p, "min_key_accounts", ">=", 2),))
+    (line,) = diagnose(p).lines()
+    assert line == ("min_key_accounts = 2 needs 100 more KAM hours in kam_hours[EMEA], 5 more in the budget and "
+                    "1 more sponsor slot in sponsor_slots[Ana], or lower it to 1")
+
+
 def test_incumbents_short_of_the_same_capacity_are_told_in_one_line():
     def short(account, hours, kind="no_demotion"):
         return Relaxation(rule=f"{kind}[{account}]", kind=kind, text=f"{account} alone",

@@ -54,6 +54,12 @@ _UNITS = {
 }
 
 
+def _and(items) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    items = list(items)
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
 def fmt(v: float) -> str:
     """``1150.0`` -> ``1,150``; ``2.5`` -> ``2.5``; thousands separated."""
     r = round(v)
@@ -123,7 +129,7 @@ class Diagnosis:
             return ["The policy is feasible: nothing needs to be relaxed."]
         out = _grouped_lines(self.conflicts)
         if self.capacity and (len(self.conflicts) > 1 or not self.conflicts):
-            out.append("To keep every rule as set, add " + " and ".join(i.words() for i in self.capacity) + ".")
+            out.append("To keep every rule as set, add " + _and(i.words() for i in self.capacity) + ".")
         elif not self.capacity_can_fix and len(self.conflicts) > 1:
             out.append("No capacity increase makes every rule hold together: relax at least one of the rules above.")
         out.extend(self.notes)
@@ -411,7 +417,7 @@ def _rows_words(rows: tuple[str, ...], sizes: Mapping[str, int] | None = None, s
             parts.append(", ".join(names[:8]) + f" and {len(names) - 8} more {group} rows")
         else:
             parts.extend(names)
-    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    return _and(parts)
 
 
 _GROUP_SUBJECTS = {
@@ -449,7 +455,7 @@ def _grouped_lines(conflicts: list[Relaxation]) -> list[str]:
             members = groups[k]
             ids = [m.rule[m.rule.index("[") + 1: -1] for m in members]
             listed = ", ".join(ids[:3]) + (f" and {len(ids) - 3} more" if len(ids) > 3 else "")
-            needs = " and ".join(_range_words([m.needs[j] for m in members]) for j in range(len(k[1])))
+            needs = _and(_range_words([m.needs[j] for m in members]) for j in range(len(k[1])))
             out.append(f"{len(members)} {_GROUP_SUBJECTS[c.kind]} ({c.kind}[...]: {listed}): on its own, "
                        f"each needs {needs}")
     return out
@@ -501,7 +507,7 @@ def _with_text(rel: Relaxation, p: Problem, empty: bool, sizes: Mapping[str, int
             where = f" at {tier}{' or higher' if rel.kind == 'no_demotion' else ''}" if tier else ""
             text = f"{head}: {acc or 'it'} has no admissible option{where}"
     elif rel.capacity_can_fix and rel.needs:
-        text = f"{head}{it}needs " + " and ".join(i.words() for i in rel.needs)
+        text = f"{head}{it}needs " + _and(i.words() for i in rel.needs)
     elif rel.capacity_can_fix:
         text = f"{head}{it}conflicts with " + (_conflict_words(rel, sizes) if rel.blocked_by else "other rules")
     else:
