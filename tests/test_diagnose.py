@@ -117,6 +117,27 @@ def test_the_sample_names_the_concentration_limit_that_needs_one_more_account():
     assert optimise(looser).status is Status.OPTIMAL
 
 
+def test_incumbents_are_counted_against_the_limit_they_push_not_all_of_them():
+    """At most 2 gold accounts against 6 incumbents at gold: the other 23 incumbents can keep
+    their tiers without gold, so the conflict is with those 6 (4 must give way)."""
+    from kamopt import load_policy, screen
+    from kamopt.screening import build_problem
+
+    policy = Path(__file__).parent.parent / "policies" / "default.yaml"
+    problem, _ = build_problem(screen(load_policy(policy, ["portfolio.tiers.gold.max=2"])))
+    gold = problem.tier_ids.index("gold")
+    assert int((problem.current_tier == gold).sum()) == 6 and int((problem.current_tier >= 0).sum()) == 29
+    (line,) = diagnose(problem).lines()
+    assert line.startswith("max_tier_accounts[gold] = 2 cannot be met by adding capacity; it conflicts with the 6 "
+                           "incumbents that may not be demoted and that count towards it (no_demotion[...]: 4 of "
+                           "them would have to give way, e.g. ")
+    assert line.endswith("; or raise it to 6")
+    rows = ("no_demotion[A]", "no_demotion[B]")
+    assert _rows_words(rows, {"no_demotion": 6}, scope={"no_demotion": "that count against it"}) == (
+        "the 6 incumbents that may not be demoted and that count against it (no_demotion[...]: 2 of them would "
+        "have to give way, e.g. A, B)")
+
+
 def test_rule_against_rule_names_the_other_rule():
     p = small(pool_fte=10)
     p = replace(p, limits=(count_limit(p, "min_key_accounts", ">=", 3), share_limit([1, 0, 0], 0.5)))

@@ -160,6 +160,7 @@ class _Analyst:
                     self.capacity_rows.append(r)
         self.rule_sizes = Counter(group_of(m.row_names[r]) for r in self.rule_rows)
         """Hard rule rows per family (``no_demotion``: 22), for the words of a conflict."""
+        self._x_cols: dict[int, np.ndarray] = {}
         self.limits = {lim.name: lim for lim in problem.limits}
         self.elastic_cols = np.array(sorted(c for pair in self.built.elastic.values() for c in pair if c >= 0))
 
@@ -326,6 +327,33 @@ class _Analyst:
                 freed.append(key)
         return tuple(m.row_names[c] for key in others if key not in freed for c in units[key])
 
+    def sizes_against(self, r: int, lim: Limit) -> tuple[Counter, dict[str, str]]:
+        """Hard rule rows per family that can only hold by pushing limit ``r`` the wrong
+        way: every option they count adds to a maximum (subtracts from a minimum). Against
+        at most 2 gold accounts these are the 6 incumbents at gold, not all 29 incumbents;
+        the words of a conflict count those (a family none of whose rows does so keeps its
+        full size), and say so: returns the sizes and, per family counted so, the words
+        ("that count towards it")."""
+        x = self.built.x
+        cols, vals = self.entries(r)
+        coef = np.zeros(self.built.model.n_cols)
+        coef[cols] = vals
+        sign = 1.0 if lim.sense == "<=" else -1.0
+        out: Counter = Counter()
+        m = self.built.model
+        for c in self.rule_rows:
+            if c == r:
+                continue
+            xs = self._x_cols.get(c)
+            if xs is None:
+                rc, _ = self.entries(c)
+                xs = self._x_cols[c] = rc[np.isin(rc, x)]
+            if xs.size and bool((sign * coef[xs] > 0).all()):
+                out[group_of(m.row_names[c])] += 1
+        side = "towards" if lim.sense == "<=" else "against"
+        scope = {g: f"that count {side} it" for g, n in out.items() if n < self.rule_sizes[g]}
+        return Counter({g: out.get(g) or n for g, n in self.rule_sizes.items()}), scope
+
     def explain(self, r: int, conflicts: list[int], joint: RawResult | None) -> Relaxation:
         m = self.built.model
         name = m.row_names[r]
@@ -363,7 +391,8 @@ class _Analyst:
             needs=tuple(needs), capacity_can_fix=can_fix, nearest=nearest,
             blocked_by=tuple(blocked), held_with=held, share=lim.share if lim else None,
         )
-        return _with_text(rel, self.p, empty, self.rule_sizes)
+        sizes, scope = self.sizes_against(r, lim) if lim is not None and blocked else (self.rule_sizes, {})
+        return _with_text(rel, self.p, empty, sizes, scope)
 
 
 def _subject(rel: Relaxation, p: Problem) -> tuple[str, str, str]:
@@ -395,11 +424,13 @@ _GROUP_WORDS = {
 }
 
 
-def _rows_words(rows: tuple[str, ...], sizes: Mapping[str, int] | None = None, shown: int = 3) -> str:
+def _rows_words(rows: tuple[str, ...], sizes: Mapping[str, int] | None = None, shown: int = 3,
+                scope: Mapping[str, str] | None = None) -> str:
     """Blocking rows in words; many rows of one family become one phrase with examples.
     ``sizes``: rows per family in the model. When the rows given are some of a family's
     (the elastic solve gave way on 2 of 22 incumbents: any 2 would do as well), the phrase
-    says so instead of naming those as the conflict."""
+    says so instead of naming those as the conflict. ``scope``: words that say which of
+    a family's rows ``sizes`` counts ("that count towards it")."""
     groups: dict[str, list[str]] = {}
     for row in rows:
         groups.setdefault(group_of(row), []).append(row)
@@ -409,8 +440,9 @@ def _rows_words(rows: tuple[str, ...], sizes: Mapping[str, int] | None = None, s
         ids = [n[n.index("[") + 1: -1] for n in names] if group in _GROUP_WORDS else []
         listed = ", ".join(ids[:shown]) + (f" and {len(ids) - shown} more" if len(ids) > shown else "")
         if group in _GROUP_WORDS and total > len(names):
-            parts.append(f"the {total} {_GROUP_WORDS[group]} ({group}[...]: {len(ids)} of them would have to "
-                         f"give way, e.g. {listed})")
+            which = f" and {scope[group]}" if scope and group in scope else ""
+            parts.append(f"the {total} {_GROUP_WORDS[group]}{which} ({group}[...]: {len(ids)} of them would have "
+                         f"to give way, e.g. {listed})")
         elif len(names) > shown and group in _GROUP_WORDS:
             parts.append(f"{len(ids)} {_GROUP_WORDS[group]} ({group}[...]: {listed})")
         elif len(names) > 8:
@@ -472,11 +504,12 @@ def _range_words(increases: list[Increase]) -> str:
     return f"{fmt(low)} to {fmt(high)} more {many} in {increases[0].row}"
 
 
-def _conflict_words(rel: Relaxation, sizes: Mapping[str, int] | None = None) -> str:
+def _conflict_words(rel: Relaxation, sizes: Mapping[str, int] | None = None,
+                    scope: Mapping[str, str] | None = None) -> str:
     """The rows a rule conflicts with: those the elastic solve gave way on and, when they
     are not the whole story, the rules that hold the limit where it stops with them
     ("... and with concentration[...]: together they hold it at 31 or more")."""
-    words = _rows_words(rel.blocked_by, sizes)
+    words = _rows_words(rel.blocked_by, sizes, scope=scope)
     if rel.held_with and rel.nearest is not None:
         side = "more" if rel.sense == "<=" else "less"
         words += f" and with {_rows_words(rel.held_with)}: together they hold it at {fmt(rel.nearest)} or {side}"
@@ -496,8 +529,9 @@ def _nearest_words(rel: Relaxation, sep: str = ",") -> str:
     return f"{sep} or {verb} it to {fmt(value)}"
 
 
-def _with_text(rel: Relaxation, p: Problem, empty: bool, sizes: Mapping[str, int] | None = None) -> Relaxation:
-    """``rel`` with its sentence; ``sizes`` as for :func:`_rows_words`."""
+def _with_text(rel: Relaxation, p: Problem, empty: bool, sizes: Mapping[str, int] | None = None,
+               scope: Mapping[str, str] | None = None) -> Relaxation:
+    """``rel`` with its sentence; ``sizes`` and ``scope`` as for :func:`_rows_words`."""
     head, acc, tier = _subject(rel, p)
     it = " " if rel.kind == "limit" else ": it "
     if empty:
@@ -509,11 +543,11 @@ def _with_text(rel: Relaxation, p: Problem, empty: bool, sizes: Mapping[str, int
     elif rel.capacity_can_fix and rel.needs:
         text = f"{head}{it}needs " + _and(i.words() for i in rel.needs)
     elif rel.capacity_can_fix:
-        text = f"{head}{it}conflicts with " + (_conflict_words(rel, sizes) if rel.blocked_by else "other rules")
+        text = f"{head}{it}conflicts with " + (_conflict_words(rel, sizes, scope) if rel.blocked_by else "other rules")
     else:
         text = f"{head}{it}cannot be met by adding capacity"
         if rel.blocked_by:
-            text += "; it conflicts with " + _conflict_words(rel, sizes)
+            text += "; it conflicts with " + _conflict_words(rel, sizes, scope)
     if rel.kind == "limit" and rel.nearest is not None:
         listed = bool(rel.blocked_by) and not (rel.capacity_can_fix and rel.needs)
         text += _nearest_words(rel, ";" if listed else ",")
