@@ -234,11 +234,15 @@ def test_incumbents_short_of_the_same_capacity_are_told_in_one_line():
     many = [short("A", 65), short("B", 5), short("C", 90), short("D", 30)]
     assert _grouped_lines([limit, *many, short("X", 30, "override_in")]) == [
         "the limit",
-        "4 incumbents cannot keep their tier (no_demotion[...]: A, B, C and 1 more): on its own, each needs "
+        "4 incumbents cannot keep their tier (no_demotion[...]: A, B, C and D): on its own, each needs "
         "5 to 90 more support hours in support_hours[technical]",
         "X alone",
     ]
     assert _grouped_lines(many[:2]) == ["A alone", "B alone"]  # two read well enough apart
+    crowd = [short(f"A{i:02}", 10) for i in range(25)]
+    assert _grouped_lines(crowd) == [f"25 incumbents cannot keep their tier (no_demotion[...]: "
+                                     f"{', '.join(f'A{i:02}' for i in range(20))} and 5 more): on its own, each "
+                                     f"needs 10 more support hours in support_hours[technical]"]
     other_row = replace(many[3], needs=(Increase("kam_hours[EMEA]", 30, "hours"),))
     assert _grouped_lines([*many[:2], other_row]) == ["A alone", "B alone", "D alone"]  # not the same capacity
 

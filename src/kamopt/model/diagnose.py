@@ -462,13 +462,16 @@ _GROUP_SUBJECTS = {
 GROUP_FROM = 3
 """Conflicts of one per-account family that need the same capacity rows are told in one line
 from this many on (15 incumbents short of support hours: one line, not fifteen)."""
+GROUP_SHOWN = 20
+"""Accounts a grouped line names before "and N more": every one, in the usual case."""
 
 
 def _grouped_lines(conflicts: list[Relaxation]) -> list[str]:
     """Each conflict's line, but those of one per-account family (``no_demotion``...) that
     capacity fixes through the same rows become one line, with the range each needs:
-    "14 incumbents cannot keep their tier (no_demotion[...]: A, B, C and 11 more): on its
-    own, each needs 5 to 90 more support hours in support_hours[technical]"."""
+    "14 incumbents cannot keep their tier (no_demotion[...]: A, B, ... and N): on its
+    own, each needs 5 to 90 more support hours in support_hours[technical]" (every account
+    named, up to :data:`GROUP_SHOWN`)."""
     def key(c: Relaxation) -> tuple | None:
         if c.kind in _GROUP_SUBJECTS and c.capacity_can_fix and c.needs:
             return c.kind, tuple(i.row for i in c.needs)
@@ -486,7 +489,8 @@ def _grouped_lines(conflicts: list[Relaxation]) -> list[str]:
         elif groups[k][0] is c:
             members = groups[k]
             ids = [m.rule[m.rule.index("[") + 1: -1] for m in members]
-            listed = ", ".join(ids[:3]) + (f" and {len(ids) - 3} more" if len(ids) > 3 else "")
+            listed = (_and(ids) if len(ids) <= GROUP_SHOWN
+                      else ", ".join(ids[:GROUP_SHOWN]) + f" and {len(ids) - GROUP_SHOWN} more")
             needs = _and(_range_words([m.needs[j] for m in members]) for j in range(len(k[1])))
             out.append(f"{len(members)} {_GROUP_SUBJECTS[c.kind]} ({c.kind}[...]: {listed}): on its own, "
                        f"each needs {needs}")
