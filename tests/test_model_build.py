@@ -323,3 +323,14 @@ def test_large_model_passes_to_highs_whole():
     h.passModel(_highs_lp(b.model))
     assert h.getNumCol() == b.model.n_cols and h.getNumRow() == b.model.n_rows
     assert b.model.n_cols >= n * t and b.x.size == n * t
+
+
+def test_options_of_an_account_are_its_options_in_order_whatever_the_layout():
+    # options interleaved across accounts, as a hand-built problem may have them
+    p = make_problem([("A", "gold", 1, 1, 1), ("B", "gold", 1, 1, 1), ("A", "silver", 1, 1, 1),
+                      ("C", "silver", 1, 1, 1), ("B", "silver", 1, 1, 1)])
+    for a in range(p.n_accounts):
+        assert p.options_of(a).tolist() == np.flatnonzero(p.opt_account == a).tolist()
+    assert p.options_of(0).tolist() == [0, 2] and p.options_of(2).tolist() == [3]
+    with pytest.raises(ValueError):
+        p.options_of(0)[0] = 4  # an index shared by every caller stays as built

@@ -15,6 +15,7 @@ annual; hours are annual hours.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal
 
 import numpy as np
@@ -184,5 +185,16 @@ class Problem:
         return int(self.opt_account.shape[0])
 
     def options_of(self, account: int) -> np.ndarray:
-        """Option indices of one account (highest tier first)."""
-        return np.flatnonzero(self.opt_account == account)
+        """Option indices of one account, ascending (highest tier first). Read-only: a view
+        into an index built once per problem (a scan per call made the greedy baseline
+        quadratic: 0.10 of its 0.17 s at 20,000 accounts)."""
+        order, starts = self._options_by_account
+        return order[starts[account]:starts[account + 1]]
+
+    @cached_property
+    def _options_by_account(self) -> tuple[np.ndarray, np.ndarray]:
+        """Options sorted by account (stable, so ascending within one) and where each starts."""
+        order = np.argsort(self.opt_account, kind="stable")
+        order.flags.writeable = False
+        starts = np.searchsorted(self.opt_account[order], np.arange(self.n_accounts + 1))
+        return order, starts
