@@ -90,7 +90,7 @@ class Built:
     """Elastic row name -> (column raising its upper side, column lowering its lower side); -1 = none."""
     elastic_unit: dict[str, float] = field(default_factory=dict)
     """Elastic row name -> how much of the row one unit of its slack columns is: 1, or with
-    ``relative_slack`` the row's size, ``max(1, |rhs|)``."""
+    ``relative_slack`` the row's size, ``max(1, |rhs|, largest |coefficient|)``."""
     families: dict[str, np.ndarray] = field(default_factory=dict)
     """Family -> its row indices."""
     tiebreak: np.ndarray = field(default_factory=lambda: np.zeros(0))

@@ -186,8 +186,8 @@ class Problem:
 
     def options_of(self, account: int) -> np.ndarray:
         """Option indices of one account, ascending (highest tier first). Read-only: a view
-        into an index built once per problem (a scan per call made the greedy baseline
-        quadratic: 0.10 of its 0.17 s at 20,000 accounts)."""
+        into an index built once per problem (with a scan of every option per call, the
+        greedy baseline of 20,000 accounts took 0.17 s; 0.11 s with the index)."""
         order, starts = self._options_by_account
         return order[starts[account]:starts[account + 1]]
 
