@@ -447,3 +447,25 @@ def test_a_plan_that_names_its_kams_keeps_them(tmp_path):
     assert checked.solution.message == "" and checked.violations == []
     assert checked.solution.assignment.kam == best.solution.assignment.kam
     assert checked.solution.assignment.sponsor == best.solution.assignment.sponsor
+
+
+def test_the_kamopt_command_keeps_exit_codes_and_skips_the_last_collection(tmp_path):
+    """The console command is ``kamopt.cli:run``: the command's exit code, its messages, and
+    the objects it built frozen for the exit (a garbage collection that only walked them)."""
+    import subprocess
+    import sys
+
+    kamopt_bin = Path(sys.executable).with_name("kamopt")
+    ok = subprocess.run([str(kamopt_bin), "--version"], capture_output=True, text=True, timeout=60)
+    assert ok.returncode == 0 and "kamopt, version" in ok.stdout
+    bad = subprocess.run([str(kamopt_bin), "solve", str(tmp_path / "missing.yaml"), "--out", str(tmp_path / "o")],
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "does not exist" in bad.stderr and "Traceback" not in bad.stderr
+    code = ("import atexit, gc, sys\n"
+            "atexit.register(lambda: print('frozen', gc.get_freeze_count(), file=sys.stderr))\n"
+            "sys.argv = ['kamopt', '--version']\n"
+            "from kamopt.cli import run\n"
+            "run()\n")
+    frozen = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert frozen.returncode == 0
+    assert int(frozen.stderr.split("frozen")[1]) > 10_000
