@@ -259,3 +259,20 @@ def test_the_sample_short_of_support_hours_reads_in_four_lines():
     assert lines[1].startswith("14 incumbents cannot keep their tier (no_demotion[...]: ")
     assert lines[1].endswith("): on its own, each needs 5 to 90 more support hours in support_hours[technical]")
     assert lines[-1] == "To keep every rule as set, add 1,230 more support hours in support_hours[technical]."
+
+
+def test_lines_name_the_capacity_the_joint_fix_adds_where_any_would_do():
+    """Sample, Ana Ruiz and Jürgen Weiß without slots, François Dubois with one: two gold
+    incumbents lack a sponsor. Ana Ruiz may sponsor anyone, so each line could name her or
+    another sponsor with affinity; they name the one the closing advice adds slots to."""
+    from kamopt import load_policy, screen
+    from kamopt.screening import build_problem
+
+    policy = Path(__file__).parent.parent / "policies" / "default.yaml"
+    sets = ['resources.sponsors."Ana Ruiz".slots=0', 'resources.sponsors."Jürgen Weiß".slots=0',
+            'resources.sponsors."François Dubois".slots=1']
+    problem, _ = build_problem(screen(load_policy(policy, sets)))
+    d = diagnose(problem)
+    assert [i.row for i in d.capacity] == ["sponsor_slots[Ana Ruiz]"]
+    assert len(d.conflicts) == 2
+    assert all([i.row for i in c.needs] == ["sponsor_slots[Ana Ruiz]"] for c in d.conflicts)

@@ -369,7 +369,11 @@ class _Analyst:
             if joint is not None and not others:
                 raw = joint
             else:
-                raw, _ = self.solve({c: self.weight(c) for c in self.capacity_rows}, free=others)
+                # Where capacities are interchangeable (any of two sponsors would do), prefer
+                # those the joint fix adds to, so that the lines agree with its advice.
+                used = set(self.violated(joint, self.capacity_rows)) if joint is not None else set()
+                raw, _ = self.solve({c: self.weight(c) * (1.0 if c in used else 1.001) for c in self.capacity_rows},
+                                    free=others)
             can_fix = raw.status.has_solution
             needs = self.increases(raw) if can_fix else []
 
