@@ -264,6 +264,17 @@ def test_check_puts_an_account_the_plan_may_not_hold_first_and_counts_the_rest(t
     assert not any("kam_assign" in x for x in shown)  # the sheet names no KAMs: kamopt staffed it
 
 
+def test_check_against_a_policy_no_plan_can_meet_says_so_with_the_diagnosis(tmp_path):
+    # the sample's incumbents alone are 29: at most 10 key accounts, no optimum exists
+    plan = tmp_path / "plan.csv"
+    plan.write_text("account_id,tier\nA-0006,silver\n", encoding="utf-8")
+    r = run("check", Path(__file__).parents[1] / "policies" / "default.yaml", plan,
+            "--set", "portfolio.key_accounts.max=10", "--set", "portfolio.key_accounts.min=1")
+    assert r.exit_code == 6, r.output
+    assert "optimum: none: the policy cannot be met by any plan." in r.output
+    assert "  - max_key_accounts = 10 cannot be met by adding capacity; it conflicts with " in r.output
+
+
 def test_check_names_unknown_accounts_and_tiers(mini, tmp_path):
     plan = tmp_path / "plan.csv"
     plan.write_text("account_id,tier\nA9,gold\nA1,platinum\n", encoding="utf-8")

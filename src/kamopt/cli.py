@@ -389,6 +389,15 @@ def check(policy: Path, plan: Path, overrides: tuple[str, ...], hires: tuple[str
         cur = loaded.policy.currency
         out.print(f"optimum: {_money(best.solution.objective, cur)}; this plan: "
                   f"{_money(checked.solution.objective, cur)} ({_money(diff, cur)})")
+    elif best is not None:  # no optimum to show beside the plan: say why
+        if best.diagnosis:
+            out.print("[bold red]optimum: none: the policy cannot be met by any plan.[/] What conflicts, and the "
+                      "smallest relaxations:")
+            for line in best.diagnosis:
+                out.print(f"  - {line}", markup=False)
+        else:
+            out.print(escape(f"optimum: none: {best.solution.status.value}"
+                             + (f" ({best.solution.message})" if best.solution.message else "")))
     sys.exit(plan_exit_code(checked))
 
 
