@@ -275,6 +275,19 @@ def test_check_against_a_policy_no_plan_can_meet_says_so_with_the_diagnosis(tmp_
     assert "  - max_key_accounts = 10 cannot be met by adding capacity; it conflicts with " in r.output
 
 
+def test_a_plan_folder_without_a_portfolio_says_why(mini, tmp_path):
+    infeasible = tmp_path / "infeasible"  # what kamopt solve leaves when no plan exists
+    infeasible.mkdir()
+    (infeasible / "summary.json").write_text('{"status": "infeasible"}', encoding="utf-8")
+    r = run("explain", mini, infeasible, "A1")
+    assert r.exit_code == 2
+    assert "found the policy infeasible, so it holds no plan; diagnosis.txt there says what conflicts" in r.output
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    r = run("check", mini, empty)
+    assert r.exit_code == 2 and "not a folder written by kamopt solve" in r.output and "Traceback" not in r.output
+
+
 def test_check_names_unknown_accounts_and_tiers(mini, tmp_path):
     plan = tmp_path / "plan.csv"
     plan.write_text("account_id,tier\nA9,gold\nA1,platinum\n", encoding="utf-8")

@@ -9,6 +9,7 @@ someone else made (a previous run's folder, or a hand-made CSV).
 from __future__ import annotations
 
 import csv
+import json
 import shlex
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -239,6 +240,23 @@ def _solve_screened(screening: Screening, problem: Problem, index: ProblemIndex,
 # --------------------------------------------------------------------------- check
 
 
+def _no_portfolio(folder: Path) -> Diagnostic:
+    """Why a plan folder holds no portfolio.csv: its solve found no plan (its summary.json
+    says how it ended), or it is not a folder ``kamopt solve`` wrote."""
+    where = dict(file=str(folder / "portfolio.csv"))
+    try:
+        status = json.loads((folder / "summary.json").read_text(encoding="utf-8")).get("status")
+    except (OSError, ValueError, AttributeError):
+        status = None
+    if status == Status.INFEASIBLE.value:
+        return Diagnostic("no portfolio: this folder's solve found the policy infeasible, so it holds no plan",
+                          hint="diagnosis.txt there says what conflicts", **where)
+    if isinstance(status, str):
+        return Diagnostic(f"no portfolio: this folder's solve ended '{status}' without a plan", **where)
+    return Diagnostic("no portfolio.csv: not a folder written by kamopt solve",
+                      expected="a kamopt solve folder, or a CSV with account_id and tier columns", **where)
+
+
 def read_assignment(
     screening: Screening,
     problem: Problem,
@@ -254,6 +272,8 @@ def read_assignment(
     """
     plan_path = Path(plan_path)
     csv_path = plan_path / "portfolio.csv" if plan_path.is_dir() else plan_path
+    if plan_path.is_dir() and not csv_path.exists():
+        raise DataError(_no_portfolio(plan_path))
     table = read_table(csv_path, TableOptions())
     tier_col = "tier" if "tier" in table.columns else "decision"
     table.require("account_id", tier_col)
