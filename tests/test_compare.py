@@ -140,8 +140,24 @@ def test_failed_run_is_reported_not_raised(tmp_path):
     cmp = Comparison([RunSpec("base", "p.yaml"), RunSpec("x", "x.yaml")],
                      [None, Outcome(1, "x", 3, error="infeasible: no plan")], False, [], [], [], "EUR")
     header, table = comparison_table(cmp)
-    assert table[1][header.index("status")] == "error" and "infeasible" in table[1][-1]
+    assert table[1][header.index("status")] == "error" and "infeasible" in table[1][header.index("error")]
     assert all(len(r) == len(header) for r in table)
+
+
+def test_a_scenario_no_plan_can_meet_has_its_status_and_diagnosis_and_no_counts(tmp_path):
+    """Counting an infeasible run's empty plan said '29 demoted' and 'verified: no'."""
+    scenario = tmp_path / "tiny.yaml"
+    scenario.write_text(f"scenario: tiny\nbase: {POLICY.resolve()}\nset:\n  portfolio.key_accounts.max: 30\n",
+                        encoding="utf-8")
+    out = tmp_path / "c"
+    r = CliRunner().invoke(main, ["compare", str(POLICY), str(scenario), "--out", str(out), "--jobs", "1"])
+    assert r.exit_code == 3, r.output
+    tiny = rows(out / "comparison.csv")[1]
+    assert tiny["scenario"] == "tiny" and tiny["status"] == "infeasible"
+    assert all(tiny[k] == "" for k in ("key_accounts", "demoted", "promoted", "verified", "accounts_out"))
+    assert tiny["diagnosis"].startswith("max_key_accounts = 30 cannot be met by adding capacity")
+    assert "tiny: the policy cannot be met. What conflicts, and the smallest relaxations:" in r.output
+    assert (out / "tiny" / "diagnosis.txt").read_text(encoding="utf-8").startswith(tiny["diagnosis"].split(" | ")[0])
 
 
 def test_ctrl_c_on_the_command_line_keeps_finished_runs_and_exits_130(tmp_path):

@@ -665,7 +665,7 @@ def print_comparison(cmp) -> None:
     from kamopt.whatif import changes_table, comparison_table
 
     header, rows = comparison_table(cmp)
-    skip = {"scenario", "file", "exit_code", "error"}
+    skip = {"scenario", "file", "exit_code", "error", "diagnosis"}
     shown = [(j, name) for j, name in enumerate(header) if name not in skip]
     cells = [[_cell(row[j], name) for j, name in shown] for row in rows]  # per run
     widths = [max(len(str(row[0])), *map(len, c)) for row, c in zip(rows, cells)]
@@ -682,6 +682,10 @@ def print_comparison(cmp) -> None:
     for o in cmp.outcomes:
         if o is not None and o.error:
             out.print(escape(f"{o.label}: {o.error}"))
+        elif o is not None and o.summary and o.summary.get("diagnosis"):
+            out.print(escape(f"{o.label}: the policy cannot be met. What conflicts, and the smallest relaxations:"))
+            for line in o.summary["diagnosis"]:
+                out.print(escape(f"  - {line}"), soft_wrap=True)
     _, changes = changes_table(cmp)
     for label in cmp.labels[1:]:
         mine = [c for c in changes if c[0] == label]

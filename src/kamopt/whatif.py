@@ -127,15 +127,20 @@ def compare(
     return cmp
 
 
+DIAGNOSIS_SEPARATOR = " | "
+"""Between the lines of a run's diagnosis in one comparison.csv cell (as in frontier.csv)."""
+
+
 def comparison_table(cmp: Comparison) -> tuple[list[str], list[list[Any]]]:
-    """One row per run: the figures a strategy team compares."""
+    """One row per run: the figures a strategy team compares. A run without a plan
+    (infeasible, or none within the time limit) has only its status, and its diagnosis."""
     header = ["scenario", "file", "status", "exit_code", "gap_pct", "objective", "objective_change",
               "objective_change_pct", "annual_cost", "budget_used_pct", "key_accounts"]
     header += [f"tier_{t}" for t in cmp.tier_ids]
     header += ["promoted", "demoted", "hires_total"] + [f"hires[{p}]" for p in cmp.pool_ids]
     header += ["kam_hours_used_pct", "sponsor_slots_used", "sponsor_slots", "sponsor_slots_used_pct"]
     header += [f"support_used_pct[{f}]" for f in cmp.support_ids]
-    header += ["accounts_in", "accounts_out", "tier_changed", "verified", "error"]
+    header += ["accounts_in", "accounts_out", "tier_changed", "verified", "error", "diagnosis"]
     base = cmp.outcomes[0] if cmp.outcomes and cmp.outcomes[0] is not None and cmp.outcomes[0].has_plan else None
     rows = []
     for spec, o in zip(cmp.specs, cmp.outcomes):
@@ -143,9 +148,14 @@ def comparison_table(cmp: Comparison) -> tuple[list[str], list[list[Any]]]:
             rows.append([spec.label, spec.policy, "not run (interrupted)"] + [None] * (len(header) - 3))
             continue
         if not o.ok:
-            rows.append([spec.label, spec.policy, "error", o.exit_code] + [None] * (len(header) - 5) + [o.error])
+            rows.append([spec.label, spec.policy, "error", o.exit_code] + [None] * (len(header) - 6) + [o.error, None])
             continue
         s = o.summary
+        if not o.has_plan:  # infeasible, or no plan in time: nothing to count (no "29 demoted"), say why
+            cells = {"scenario": spec.label, "file": spec.policy, "status": s["status"], "exit_code": o.exit_code,
+                     "diagnosis": DIAGNOSIS_SEPARATOR.join(s.get("diagnosis") or []) or None}
+            rows.append([cells.get(name) for name in header])
+            continue
         obj = s["objective"]
         base_obj = base.summary["objective"] if base is not None else None
         change = obj - base_obj if obj is not None and base_obj is not None else None
@@ -160,7 +170,7 @@ def comparison_table(cmp: Comparison) -> tuple[list[str], list[list[Any]]]:
         row += [s["hires"].get(p) for p in cmp.pool_ids]
         row += [o.used_pct("kam_hours"), sponsors[0], sponsors[1], o.used_pct("sponsor_slots")]
         row += [o.used_pct("support_hours", f) for f in cmp.support_ids]
-        row += [len(entered), len(left), len(moved), s["verified"], None]
+        row += [len(entered), len(left), len(moved), s["verified"], None, None]
         rows.append(row)
     return header, rows
 

@@ -60,7 +60,7 @@ def compare_section(inp: Inputs) -> str:
     runs = inp.compare.get("comparison.csv")
     header = inp.compare.columns.get("comparison.csv", [])
     keys = [k for k in header if k not in ("scenario", "file", "exit_code") and
-            (k != "error" or any(r.get("error") for r in runs))]
+            (k not in ("error", "diagnosis") or any(r.get(k) for r in runs))]
     head = "".join(f'<th scope="col" class="n">{esc(r.get("scenario", ""))}</th>' for r in runs)
     body = "".join(f'<tr><th scope="row">{esc(_compare_label(k))}</th>'
                    + "".join(_compare_cell(k, r.get(k, "")) for r in runs) + "</tr>" for k in keys)
