@@ -119,6 +119,10 @@ def ids_over(outcomes: Sequence[Outcome | None]) -> tuple[list[str], list[str], 
     return list(tiers), list(pools), list(support)
 
 
+DIAGNOSIS_SEPARATOR = " | "
+"""Between the lines of a run's diagnosis in one CSV cell (frontier.csv, comparison.csv)."""
+
+
 def default_workers() -> int:
     """The cores this process may use."""
     try:

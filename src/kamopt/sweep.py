@@ -43,13 +43,11 @@ from kamopt.model.optimise import NOT_RESOLVED
 from kamopt.policy.loader import load_policy
 from kamopt.report.chart import warm as warm_chart
 from kamopt.report.writers import output_folder
-from kamopt.runs import Outcome, RunSpec, default_workers, ids_over, run_all, start_workers
+from kamopt.runs import DIAGNOSIS_SEPARATOR, Outcome, RunSpec, default_workers, ids_over, run_all, start_workers
 
 MAX_POINTS = 200
 CHAIN = 5
 """Points per chain: solved in order in one worker, each from the previous plan."""
-DIAGNOSIS_SEPARATOR = " | "
-"""Between the lines of a diagnosis in one frontier.csv cell."""
 KNEE_MIN_DISTANCE = 0.02
 """A curve whose farthest point is closer than this to its chord (on 0-1 axes) has no knee."""
 

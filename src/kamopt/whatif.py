@@ -25,7 +25,7 @@ from typing import Any, Callable, Sequence
 from kamopt.errors import Diagnostic, PolicyError
 from kamopt.policy.loader import LoadedPolicy, load_policy
 from kamopt.report.writers import output_folder
-from kamopt.runs import Outcome, RunSpec, ids_over, run_all, start_workers
+from kamopt.runs import DIAGNOSIS_SEPARATOR, Outcome, RunSpec, ids_over, run_all, start_workers
 
 BASE = "base"
 
@@ -125,10 +125,6 @@ def compare(
         cmp = Comparison(specs, outcomes, interrupted, *ids_over(outcomes), currency=base.policy.currency)
         write_comparison(cmp, folder)
     return cmp
-
-
-DIAGNOSIS_SEPARATOR = " | "
-"""Between the lines of a run's diagnosis in one comparison.csv cell (as in frontier.csv)."""
 
 
 def comparison_table(cmp: Comparison) -> tuple[list[str], list[list[Any]]]:
