@@ -90,9 +90,12 @@ def test_every_rule_that_holds_a_limit_is_named_not_only_the_one_that_gave_way()
 
 
 def test_rows_that_gave_way_are_the_whole_conflict_when_they_hold_the_limit_alone():
-    p = small(pool_fte=10, current_tier=np.array([0, 0, -1]))
-    p = replace(p, limits=(count_limit(p, "max_key_accounts", "<=", 1),))
+    # three incumbents against at most 2: breaking the limit by one (half its size) is the
+    # cheapest relaxation, and the incumbents alone hold it at 3
+    p = small(pool_fte=10, current_tier=np.array([0, 0, 0]))
+    p = replace(p, limits=(count_limit(p, "max_key_accounts", "<=", 2),))
     (rel,) = diagnose(p).conflicts
+    assert rel.rule == "max_key_accounts" and rel.blocked_by
     assert rel.held_with == () and "together" not in rel.text
 
 
@@ -276,3 +279,17 @@ def test_lines_name_the_capacity_the_joint_fix_adds_where_any_would_do():
     assert [i.row for i in d.capacity] == ["sponsor_slots[Ana Ruiz]"]
     assert len(d.conflicts) == 2
     assert all([i.row for i in c.needs] == ["sponsor_slots[Ana Ruiz]"] for c in d.conflicts)
+
+
+def test_a_conflict_names_all_three_rules_that_make_it_and_not_the_bystander():
+    """At most 1 gold account: A is a gold incumbent, C is forced in at gold, B is a silver
+    incumbent that can keep its tier without gold. A, C and the limit conflict, all three
+    named whichever the elastic solves give way on; B has no part in it."""
+    opts = [(a, t, 100, 10, 10) for a in "ABC" for t in ("gold", "silver")]
+    p = make_problem(opts, pools=(Pool("EMEA", 10, 1000, 10),), current={"A": "gold", "B": "silver"},
+                     forced=(Forced(2, True, 0, "board"),))
+    p = replace(p, limits=(count_limit(p, "max_tier_accounts[gold]", "<=", 1, tiers=("gold",)),))
+    (rel,) = diagnose(p).conflicts  # whichever of the three the first elastic solve breaks
+    named = {rel.rule, *rel.blocked_by, *rel.held_with}
+    assert named == {"no_demotion[A]", "override_in[C]", "max_tier_accounts[gold]"}, rel.text
+    assert rel.held_with, rel.text  # the elastic solve gave way on one of the other two only

@@ -101,9 +101,10 @@ class Relaxation:
     blocked_by: tuple[str, ...] = ()
     """Policy rows it conflicts with when capacity alone does not help."""
     held_with: tuple[str, ...] = ()
-    """Other rule rows that, together with ``blocked_by``, hold the limit at ``nearest``
-    (an account forced in, a quota...): the elastic solve gave way only on the cheapest
-    rows, these complete the conflict (limits only; empty when ``blocked_by`` alone does)."""
+    """Other rule rows that, together with ``blocked_by``, make this rule fail: hold a
+    limit at ``nearest``, or make another rule impossible (an account forced in, a quota,
+    the limit it breaks): the elastic solve gave way only on the cheapest rows, these
+    complete the conflict (empty when ``blocked_by`` alone does)."""
     share: float | None = None
     """For share limits: the share asked for (``rhs`` is then 0); ``nearest`` is a share too."""
     text: str = ""
@@ -289,20 +290,18 @@ class _Analyst:
         cols, vals = self.entries(r)
         return round(float(vals @ raw.x[cols]), 6)
 
-    def held_with(self, r: int, lim: Limit, blocked: list[str], value: float) -> tuple[str, ...]:
-        """The other rule rows that, with the ``blocked`` ones, hold limit ``r`` at ``value``
-        (its nearest) with today's capacity: the elastic solve breaks the cheapest rows of
-        a conflict (one incumbent of 29), not every rule that makes it (an account forced
-        in, a minimum share that needs one account more).
+    def held_with(self, r: int, lim: Limit | None, blocked: list[str], value: float | None) -> tuple[str, ...]:
+        """The other rule rows that, with the ``blocked`` ones, make rule ``r`` fail with
+        today's capacity: for a limit, hold it at ``value`` (its nearest); for any other
+        rule (an incumbent's tier, an account forced in), make it impossible. The elastic
+        solve breaks the cheapest rows of a conflict (one incumbent of 29; an account forced
+        in rather than the limit it breaks), not every rule that makes it.
 
         A deletion filter over the rules not named yet, each per-account family
-        (``no_demotion``...) as one: a rule is left out when, freed with those already
-        left out, the limit still cannot pass ``value``. An LP that cannot pass it proves
-        so at once; otherwise the MILP decides (a MILP stopped early keeps the rule)."""
+        (``no_demotion``...) as one: a rule is left out when, freed with those already left
+        out, ``r`` still fails. An LP that shows so proves it at once; otherwise the MILP
+        decides (a MILP stopped early keeps the rule)."""
         m = self.built.model
-        sign = 1.0 if lim.sense == ">=" else -1.0
-        tol = 1e-6 * max(1.0, abs(value))
-        cols, vals = self.entries(r)
         units: dict[str, list[int]] = {}
         for c in self.rule_rows:
             if c != r:
@@ -310,37 +309,49 @@ class _Analyst:
                 units.setdefault(group_of(name) if group_of(name) in _GROUP_WORDS else name, []).append(c)
         named = {key for key, rows in units.items() if any(m.row_names[c] in blocked for c in rows)}
         others = sorted(key for key in units if key not in named)
+        if lim is not None and value is not None:
+            sign = 1.0 if lim.sense == ">=" else -1.0
+            tol = 1e-6 * max(1.0, abs(value))
+            cols, vals = self.entries(r)
 
-        def held(freed: list[str]) -> bool:
-            free = {r, *(c for key in freed for c in units[key])}
-            x, _ = solve_lp_relaxation(self.variant({}, free=free, lhs_of=(r, sign)))
-            if x is not None and sign * (float(vals @ x[cols]) - value) <= tol:
-                return True
-            raw, _ = self.solve({}, free=free, lhs_of=(r, sign))
-            return raw.status is Status.OPTIMAL and sign * (float(vals @ raw.x[cols]) - value) <= tol
+            def fails(freed: list[str]) -> bool:  # the limit still cannot pass value
+                free = {r, *(c for key in freed for c in units[key])}
+                x, _ = solve_lp_relaxation(self.variant({}, free=free, lhs_of=(r, sign)))
+                if x is not None and sign * (float(vals @ x[cols]) - value) <= tol:
+                    return True
+                raw, _ = self.solve({}, free=free, lhs_of=(r, sign))
+                return raw.status is Status.OPTIMAL and sign * (float(vals @ raw.x[cols]) - value) <= tol
+        else:
+            def fails(freed: list[str]) -> bool:  # rule r still cannot hold
+                free = {c for key in freed for c in units[key]}
+                x, _ = solve_lp_relaxation(self.variant({}, free=free))
+                if x is None:  # no LP optimum of a zero objective: infeasible
+                    return True
+                raw, _ = self.solve({}, free=free)
+                return raw.status is Status.INFEASIBLE
 
-        if not others or held(others):
+        if not others or fails(others):
             return ()
         freed: list[str] = []
         for key in others:
-            if held([*freed, key]):
+            if fails([*freed, key]):
                 freed.append(key)
-        return tuple(m.row_names[c] for key in others if key not in freed for c in units[key])
+        kept = [key for key in others if key not in freed]
+        pushing = (self.pushing(r, lim) if lim is not None and any(len(units[key]) > 1 for key in kept)
+                   else set())
+        # of a family that holds a limit, the rows that push it (the gold incumbents against a gold maximum)
+        return tuple(m.row_names[c] for key in kept for c in ([c for c in units[key] if c in pushing] or units[key]))
 
-    def sizes_against(self, r: int, lim: Limit) -> tuple[Counter, dict[str, str]]:
-        """Hard rule rows per family that can only hold by pushing limit ``r`` the wrong
-        way: every option they count adds to a maximum (subtracts from a minimum). Against
-        at most 2 gold accounts these are the 6 incumbents at gold, not all 29 incumbents;
-        the words of a conflict count those (a family none of whose rows does so keeps its
-        full size), and say so: returns the sizes and, per family counted so, the words
-        ("that count towards it")."""
+    def pushing(self, r: int, lim: Limit) -> set[int]:
+        """The other hard rule rows that can only hold by pushing limit ``r`` the wrong way:
+        every option they count adds to a maximum (subtracts from a minimum). Against at
+        most 2 gold accounts: the 6 incumbents at gold, not the 23 others."""
         x = self.built.x
         cols, vals = self.entries(r)
         coef = np.zeros(self.built.model.n_cols)
         coef[cols] = vals
         sign = 1.0 if lim.sense == "<=" else -1.0
-        out: Counter = Counter()
-        m = self.built.model
+        out = set()
         for c in self.rule_rows:
             if c == r:
                 continue
@@ -349,7 +360,16 @@ class _Analyst:
                 rc, _ = self.entries(c)
                 xs = self._x_cols[c] = rc[np.isin(rc, x)]
             if xs.size and bool((sign * coef[xs] > 0).all()):
-                out[group_of(m.row_names[c])] += 1
+                out.add(c)
+        return out
+
+    def sizes_against(self, r: int, lim: Limit) -> tuple[Counter, dict[str, str]]:
+        """Hard rule rows per family that push limit ``r`` (:meth:`pushing`), for the words
+        of a conflict: "the 6 incumbents ... that count towards it", not "the 29" (a family
+        none of whose rows pushes it keeps its full size). Returns the sizes and, per family
+        counted so, the words that say so."""
+        m = self.built.model
+        out = Counter(group_of(m.row_names[c]) for c in self.pushing(r, lim))
         side = "towards" if lim.sense == "<=" else "against"
         scope = {g: f"that count {side} it" for g, n in out.items() if n < self.rule_sizes[g]}
         return Counter({g: out.get(g) or n for g, n in self.rule_sizes.items()}), scope
@@ -389,6 +409,8 @@ class _Analyst:
         held: tuple[str, ...] = ()
         if blocked and lim is not None and lim.shares() is None and nearest is not None:
             held = self.held_with(r, lim, blocked, nearest)
+        elif blocked and lim is None:
+            held = self.held_with(r, None, blocked, None)
 
         rel = Relaxation(
             rule=name, kind=kind, rhs=lim.rhs if lim else self.rhs(r), sense=lim.sense if lim else "=",
@@ -518,9 +540,11 @@ def _conflict_words(rel: Relaxation, sizes: Mapping[str, int] | None = None,
     are not the whole story, the rules that hold the limit where it stops with them
     ("... and with concentration[...]: together they hold it at 31 or more")."""
     words = _rows_words(rel.blocked_by, sizes, scope=scope)
-    if rel.held_with and rel.nearest is not None:
+    if rel.held_with and rel.nearest is not None and rel.kind == "limit":
         side = "more" if rel.sense == "<=" else "less"
         words += f" and with {_rows_words(rel.held_with)}: together they hold it at {fmt(rel.nearest)} or {side}"
+    elif rel.held_with:
+        words += f" and with {_rows_words(rel.held_with)}: they cannot all hold together"
     return words
 
 
