@@ -409,7 +409,7 @@ class _Analyst:
         held: tuple[str, ...] = ()
         if blocked and lim is not None and lim.shares() is None and nearest is not None:
             held = self.held_with(r, lim, blocked, nearest)
-        elif blocked and lim is None:
+        elif blocked and (lim is None or nearest is None):  # no value to hold it at: r cannot hold at all
             held = self.held_with(r, None, blocked, None)
 
         rel = Relaxation(
