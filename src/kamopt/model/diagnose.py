@@ -76,11 +76,14 @@ class Increase:
     amount: float
     unit: str
 
-    def words(self) -> str:
+    def words(self, amount: str | None = None) -> str:
+        """``400 more KAM hours in kam_hours[EMEA]``; ``amount`` in place of this one's
+        (a range: "5 to 90")."""
+        amount = amount or fmt(self.amount)
         if group_of(self.row) == "budget":
-            return f"{fmt(self.amount)} more in the budget"
+            return f"{amount} more in the budget"
         _, one, many = _UNITS.get(group_of(self.row), (self.unit, self.unit, self.unit))
-        return f"{fmt(self.amount)} more {one if fmt(self.amount) == '1' else many} in {self.row}"
+        return f"{amount} more {one if amount == '1' else many} in {self.row}"
 
 
 @dataclass(frozen=True)
@@ -162,6 +165,9 @@ class _Analyst:
         self.rule_sizes = Counter(group_of(m.row_names[r]) for r in self.rule_rows)
         """Hard rule rows per family (``no_demotion``: 22), for the words of a conflict."""
         self._x_cols: dict[int, np.ndarray] = {}
+        self._pushing: dict[int, set[int]] = {}
+        self.joint_rows: set[int] = set()
+        """Capacity rows the joint fix adds to (:func:`diagnose` sets them once it has it)."""
         self.limits = {lim.name: lim for lim in problem.limits}
         self.elastic_cols = np.array(sorted(c for pair in self.built.elastic.values() for c in pair if c >= 0))
 
@@ -179,7 +185,7 @@ class _Analyst:
 
     def weight(self, r: int) -> float:
         """Cost of breaking row ``r`` by one unit: its whole size costs 1 (``relative_slack``)."""
-        return 1.0 / self.built.elastic_unit.get(self.built.model.row_names[r], max(1.0, abs(self.rhs(r))))
+        return 1.0 / self.built.elastic_unit[self.built.model.row_names[r]]  # every row is elastic here
 
     def solve(
         self,
@@ -307,7 +313,8 @@ class _Analyst:
             if c != r:
                 name = m.row_names[c]
                 units.setdefault(group_of(name) if group_of(name) in _GROUP_WORDS else name, []).append(c)
-        named = {key for key, rows in units.items() if any(m.row_names[c] in blocked for c in rows)}
+        given = set(blocked)
+        named = {key for key, rows in units.items() if any(m.row_names[c] in given for c in rows)}
         others = sorted(key for key in units if key not in named)
         if lim is not None and value is not None:
             sign = 1.0 if lim.sense == ">=" else -1.0
@@ -345,7 +352,10 @@ class _Analyst:
     def pushing(self, r: int, lim: Limit) -> set[int]:
         """The other hard rule rows that can only hold by pushing limit ``r`` the wrong way:
         every option they count adds to a maximum (subtracts from a minimum). Against at
-        most 2 gold accounts: the 6 incumbents at gold, not the 23 others."""
+        most 2 gold accounts: the 6 incumbents at gold, not the 23 others. Kept per limit:
+        both :meth:`held_with` and :meth:`sizes_against` ask (a pass over every rule row)."""
+        if r in self._pushing:
+            return self._pushing[r]
         x = self.built.x
         cols, vals = self.entries(r)
         coef = np.zeros(self.built.model.n_cols)
@@ -361,6 +371,7 @@ class _Analyst:
                 xs = self._x_cols[c] = rc[np.isin(rc, x)]
             if xs.size and bool((sign * coef[xs] > 0).all()):
                 out.add(c)
+        self._pushing[r] = out
         return out
 
     def sizes_against(self, r: int, lim: Limit) -> tuple[Counter, dict[str, str]]:
@@ -391,9 +402,8 @@ class _Analyst:
             else:
                 # Where capacities are interchangeable (any of two sponsors would do), prefer
                 # those the joint fix adds to, so that the lines agree with its advice.
-                used = set(self.violated(joint, self.capacity_rows)) if joint is not None else set()
-                raw, _ = self.solve({c: self.weight(c) * (1.0 if c in used else 1.001) for c in self.capacity_rows},
-                                    free=others)
+                raw, _ = self.solve({c: self.weight(c) * (1.0 if c in self.joint_rows else 1.001)
+                                     for c in self.capacity_rows}, free=others)
             can_fix = raw.status.has_solution
             needs = self.increases(raw) if can_fix else []
 
@@ -525,13 +535,8 @@ def _grouped_lines(conflicts: list[Relaxation]) -> list[str]:
 
 def _range_words(increases: list[Increase]) -> str:
     """Increases of one row, as a range: "5 to 90 more support hours in support_hours[technical]"."""
-    low, high = min(i.amount for i in increases), max(i.amount for i in increases)
-    if fmt(low) == fmt(high):
-        return increases[0].words()
-    if group_of(increases[0].row) == "budget":
-        return f"{fmt(low)} to {fmt(high)} more in the budget"
-    many = _UNITS.get(group_of(increases[0].row), (increases[0].unit,) * 3)[2]
-    return f"{fmt(low)} to {fmt(high)} more {many} in {increases[0].row}"
+    low, high = fmt(min(i.amount for i in increases)), fmt(max(i.amount for i in increases))
+    return increases[0].words(low if low == high else f"{low} to {high}")
 
 
 def _conflict_words(rel: Relaxation, sizes: Mapping[str, int] | None = None,
@@ -603,6 +608,7 @@ def diagnose(problem: Problem, options: SolverOptions = SolverOptions()) -> Diag
     # 2. capacity that lets every rule hold as set
     joint, _ = an.solve({r: an.weight(r) for r in an.capacity_rows})
     capacity = an.increases(joint) if joint.status.has_solution else []
+    an.joint_rows = set(an.violated(joint, an.capacity_rows)) if joint.status.has_solution else set()
     diag = Diagnosis(feasible=False, capacity=capacity, capacity_can_fix=joint.status.has_solution)
 
     # 3. per rule
