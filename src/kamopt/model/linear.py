@@ -62,6 +62,9 @@ class LinearModel:
         self.highs_options: dict[str, bool | int | float | str] = {}
         """HiGHS options this model is solved with, on top of kamopt's (set by the builder
         from measurements: :func:`kamopt.model.build.build_model`)."""
+        self.value_groups = 0
+        """Groups the HiGHS back end splits the objective into (0: none); see
+        :mod:`kamopt.model.objective_split`. Set by the builder; copies keep it."""
         self.col_names: list[str] = []
         self.row_names: list[str] = []
         self._col_index: dict[str, int] = {}

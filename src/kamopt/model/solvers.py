@@ -23,6 +23,7 @@ import numpy as np
 
 from ..errors import SolverError, SolverUnavailable
 from .linear import LinearModel
+from .objective_split import group_bound, group_relaxation, group_values, value_groups
 from .solution import Status
 
 SolverName = Literal["highs", "cbc"]
@@ -239,18 +240,75 @@ def map_highs_status(model_status, has_solution: bool) -> Status | None:
     return mapped
 
 
+def split_bounds(model: LinearModel, groups: list[np.ndarray]) -> np.ndarray:
+    """Upper bound of each group's value (:mod:`.objective_split`): one small LP each, the
+    group's relaxation (:func:`.objective_split.group_relaxation`) maximised by HiGHS."""
+    import highspy
+
+    grouped = np.zeros(model.n_cols, dtype=bool)
+    for g in groups:
+        grouped[g] = True
+    h = quiet_highs()
+    upper = np.zeros(len(groups))
+    for j, g in enumerate(groups):
+        sub = group_relaxation(model, g, grouped)
+        lp = highspy.HighsLp()
+        lp.num_col_, lp.num_row_ = sub.cols.size, model.n_rows
+        lp.col_cost_, lp.col_lower_, lp.col_upper_ = sub.cost, sub.lower, sub.upper
+        lp.row_lower_, lp.row_upper_ = sub.row_lower, sub.row_upper
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = sub.cols.size, model.n_rows
+        lp.a_matrix_.start_ = sub.start.astype(np.int32)
+        lp.a_matrix_.index_ = sub.index.astype(np.int32)
+        lp.a_matrix_.value_ = sub.value
+        lp.sense_ = highspy.ObjSense.kMaximize
+        h.passModel(lp)
+        h.run()
+        optimal = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+        upper[j] = group_bound(model, g, h.getInfo().objective_function_value if optimal else None)
+    return upper
+
+
+def _pass_split(h, model: LinearModel, *, names: bool = False) -> list[np.ndarray]:
+    """Pass the MILP to ``h``, its objective split over bounded value columns when the model
+    asks for it (:mod:`.objective_split`; the ``value`` columns and ``value_group`` rows come
+    after the model's own). Returns the groups (empty: no split)."""
+    h.passModel(_highs_lp(model, names=names))
+    groups = value_groups(model, model.value_groups)
+    if not groups:
+        return []
+    k = len(groups)
+    lower = np.array([float(np.minimum(model.cost[g], 0.0).sum()) for g in groups])
+    h.addCols(k, np.ones(k), lower, split_bounds(model, groups), 0, np.zeros(k, dtype=np.int32),
+              np.zeros(0, dtype=np.int32), np.zeros(0))
+    for j, g in enumerate(groups):
+        cols = np.concatenate([g, [model.n_cols + j]]).astype(np.int32)
+        h.addRow(0.0, 0.0, cols.size, cols, np.concatenate([model.cost[g], [-1.0]]))
+    moved = np.concatenate(groups).astype(np.int32)
+    h.changeColsCost(moved.size, moved, np.zeros(moved.size))
+    if names:
+        for j in range(k):
+            h.passColName(model.n_cols + j, f"value[{j + 1}]")
+            h.passRowName(model.n_rows + j, f"value_group[{j + 1}]")
+    return groups
+
+
 def _run_highs(model: LinearModel, options: SolverOptions, start: np.ndarray | None) -> RawResult:
     import highspy
 
     t0 = time.perf_counter()
     try:
         h = _new_highs(options)
+        groups = _pass_split(h, model)
+        if groups and math.isfinite(options.time_limit or math.inf):
+            # the groups' bounds are part of the solve: the time limit holds for both together
+            h.setOptionValue("time_limit", max(0.01, float(options.time_limit) - (time.perf_counter() - t0)))
         for key, value in model.highs_options.items():  # what the builder measured best for this model
             h.setOptionValue(key, value)
-        h.passModel(_highs_lp(model))
         if start is not None:
             sol = highspy.HighsSolution()
-            sol.col_value = np.asarray(start, dtype=float).tolist()
+            x0 = np.asarray(start, dtype=float)
+            sol.col_value = np.concatenate([x0, group_values(model, groups, x0)]).tolist()
             h.setSolution(sol)
         status, has_sol, message = _run_and_read(h)
         if status is None:  # unbounded or infeasible: ask again without presolve
@@ -259,7 +317,8 @@ def _run_highs(model: LinearModel, options: SolverOptions, start: np.ndarray | N
             if status is None:  # every column is bounded, so this means infeasible
                 status = Status.INFEASIBLE
         info = h.getInfo()
-        x = np.asarray(h.getSolution().col_value, dtype=float) if has_sol and status.has_solution else None
+        x = (np.asarray(h.getSolution().col_value, dtype=float)[: model.n_cols]  # without the split's columns
+             if has_sol and status.has_solution else None)
         objective = model.objective_value(x) if x is not None else None
         bound = None
         if status.has_solution:
@@ -306,11 +365,12 @@ def solve_lp_relaxation(model: LinearModel) -> tuple[np.ndarray | None, np.ndarr
 
 
 def write_mps(model: LinearModel, path: str) -> None:
-    """Write the model as (free) MPS through HiGHS; names have blanks replaced by ``_``."""
+    """Write the model as HiGHS gets it to solve (with the objective split, when the model
+    has one) as (free) MPS; names have blanks replaced by ``_``."""
     require_solver("highs")
     model.freeze()
     h = _new_highs(SolverOptions())
-    h.passModel(_highs_lp(model, names=True))
+    _pass_split(h, model, names=True)  # what kamopt hands HiGHS, the split included
     status = h.writeModel(str(path))
     if int(status) < 0:
         raise SolverError(f"HiGHS could not write {path}")

@@ -1,0 +1,116 @@
+"""The objective split over a few bounded value columns: how HiGHS gets a large model.
+
+HiGHS propagates the objective as one long row against the value of its best plan. Its
+rounding heuristics fix the integer columns one at a time and propagate after each fixing;
+once the plan is good, each of those propagations scans every objective column, so one
+rounding costs (integer columns) x (objective columns). ``perf`` on the 5,000-account
+benchmark: 64 % of the first 3 s in that scan (the central rounding of the root node), and
+most of the 20,000-account run inside the sub-MIPs' roundings.
+
+Split: the binary columns with a cost are cut into ``k`` groups (in column order); each
+group gets a continuous column ``value[g]`` and a row ``value_group[g]``:
+``sum(cost_j x_j, j in g) - value[g] = 0``; the objective moves from the binaries to the
+``value`` columns. The same problem, the same optimum, each plan the same objective.
+HiGHS's presolve would substitute a ``value`` column straight back unless its bound says
+more than its row does, so each gets the most its group can be worth in a relaxation
+(:func:`group_relaxation`): the model without the other groups' columns, each row's bounds
+widened by what those columns could add to it. These bounds (about 40 % below the group's
+sum of values on the benchmark instances) are what makes the split pay: with bounds no
+tighter than 95 % of the way to that sum, the time is the plain model's.
+
+Measured on bare HiGHS (seeds 0-2) in bench/README.md. Only the HiGHS back end sees the
+split (:func:`kamopt.model.solvers.run`); every other reader of the model (diagnosis,
+estimates, explanations) sees the plain objective.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .linear import LinearModel
+
+VALUE_GROUPS = 16
+"""Groups of the split set by :func:`kamopt.model.build.build_model` (models without
+named KAMs). 16 was best or level-best on every instance measured (8, 12, 16, 24, 32, 64
+groups on 1,000 to 20,000 accounts); see bench/README.md."""
+
+BOUND_MARGIN = 1e-6
+"""Each group's bound is loosened by this share of the group's sum of absolute costs, so
+that the LP's tolerances can never cut off a plan."""
+
+
+def value_groups(model: LinearModel, k: int) -> list[np.ndarray]:
+    """The columns of each group: binary columns with a nonzero cost, in column order, cut
+    into ``min(k, their count)`` runs of near-equal length (none when ``k`` < 1)."""
+    model.freeze()
+    binary = model.integer & (model.lower >= 0.0) & (model.upper <= 1.0)
+    cols = np.flatnonzero(binary & (model.cost != 0.0))
+    if k < 1 or cols.size == 0:
+        return []
+    return [g for g in np.array_split(cols, min(k, cols.size)) if g.size]
+
+
+@dataclass(frozen=True)
+class GroupLp:
+    """The LP that bounds one group's value: maximise ``cost . x`` over ``cols``."""
+
+    cols: np.ndarray
+    """Columns of the model kept (the group's and every column in no group)."""
+    cost: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    row_lower: np.ndarray
+    row_upper: np.ndarray
+    start: np.ndarray
+    """The kept columns' matrix, compressed by column (rows keep their model index)."""
+    index: np.ndarray
+    value: np.ndarray
+
+
+def group_relaxation(model: LinearModel, group: np.ndarray, grouped: np.ndarray) -> GroupLp:
+    """The relaxation that bounds ``group``'s value: the columns of the other groups
+    (``grouped`` marks every grouped column) are dropped, and each row's bounds widened by
+    the least and the most those columns could add to it within their bounds. Every plan of
+    the model keeps this LP's rows, so its optimum bounds the group's value in every plan."""
+    a = model.csc()
+    per_col = np.diff(a.start)
+    drop = grouped.copy()
+    drop[group] = False
+    nz_col = np.repeat(np.arange(model.n_cols), per_col)
+    nz_drop = drop[nz_col]
+    lo, up = model.lower[nz_col[nz_drop]], model.upper[nz_col[nz_drop]]
+    v = a.value[nz_drop]
+    rows = a.index[nz_drop]
+    least = np.bincount(rows, weights=np.minimum(v * lo, v * up), minlength=model.n_rows)
+    most = np.bincount(rows, weights=np.maximum(v * lo, v * up), minlength=model.n_rows)
+    keep = ~drop
+    cols = np.flatnonzero(keep)
+    nz_keep = ~nz_drop
+    start = np.zeros(cols.size + 1, dtype=np.int64)
+    np.cumsum(per_col[cols], out=start[1:])
+    cost = np.zeros(cols.size)
+    cost[np.searchsorted(cols, group)] = model.cost[group]
+    return GroupLp(
+        cols=cols, cost=cost, lower=model.lower[cols], upper=model.upper[cols],
+        row_lower=model.row_lower - most, row_upper=model.row_upper - least,
+        start=start, index=a.index[nz_keep], value=a.value[nz_keep],
+    )
+
+
+def group_bound(model: LinearModel, group: np.ndarray, relaxed_max: float | None) -> float:
+    """Upper bound of ``value[g]``: the relaxation's optimum plus the margin, never above the
+    group's own sum of positive costs (what its row implies); that sum when the relaxation
+    gave no optimum."""
+    cost = model.cost[group]
+    implied = float(np.maximum(cost, 0.0).sum())
+    if relaxed_max is None or not np.isfinite(relaxed_max):
+        return implied
+    return min(implied, relaxed_max + BOUND_MARGIN * max(1.0, float(np.abs(cost).sum())))
+
+
+def group_values(model: LinearModel, groups: list[np.ndarray], x: np.ndarray) -> np.ndarray:
+    """``value[g]`` of a column vector of the model (a MIP start extended to the split)."""
+    x = np.asarray(x, dtype=float)
+    return np.array([float(model.cost[g] @ x[g]) for g in groups])
