@@ -3,7 +3,9 @@
     python bench/export_mps.py POLICY MPS_PATH
 
 Screens the policy's accounts and builds the model exactly as `kamopt solve` does, then
-writes it to MPS_PATH and the model's own HiGHS options (which MPS has no place for) to
+writes it to MPS_PATH as HiGHS gets it (the objective split over bounded value columns
+included: kamopt.model.objective_split; the LPs that bound them are kamopt's time, not the
+floor's) and the model's own HiGHS options (which MPS has no place for) to
 MPS_PATH.options.json, for bench/bare_highs.py. Its own process, run before the measured
 ones: the export is not part of a solve, so no measured process pays for it.
 """
