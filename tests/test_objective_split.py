@@ -98,3 +98,15 @@ def test_the_mps_export_is_the_split_model_and_solves_to_the_same_optimum(tmp_pa
     h.run()
     direct = run(with_groups(m, 0), EXACT)
     assert close(h.getInfo().objective_function_value, direct.objective)
+
+
+def test_the_split_solves_with_any_thread_count():
+    """HiGHS keeps one thread pool per process: the split's bound LPs must run with the
+    MILP's thread count, or the MILP cannot start (compare and frontier use one thread)."""
+    m = build_model(knapsack(60)).model
+    first = run(m, EXACT)
+    assert first.status == Status.OPTIMAL
+    for threads in (1, 2, 1, 0):
+        again = run(m, SolverOptions(gap=0, time_limit=20, threads=threads))
+        assert again.status == Status.OPTIMAL, (threads, again.message)
+        assert close(again.objective, first.objective)

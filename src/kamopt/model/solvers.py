@@ -15,7 +15,7 @@ import re
 import sys
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Literal
 
@@ -240,15 +240,17 @@ def map_highs_status(model_status, has_solution: bool) -> Status | None:
     return mapped
 
 
-def split_bounds(model: LinearModel, groups: list[np.ndarray]) -> np.ndarray:
+def split_bounds(model: LinearModel, groups: list[np.ndarray], options: SolverOptions = SolverOptions()) -> np.ndarray:
     """Upper bound of each group's value (:mod:`.objective_split`): one small LP each, the
-    group's relaxation (:func:`.objective_split.group_relaxation`) maximised by HiGHS."""
+    group's relaxation (:func:`.objective_split.group_relaxation`) maximised by HiGHS, with
+    the MILP's thread count (HiGHS's thread pool is one per process: an LP run with another
+    count would leave the MILP unable to start)."""
     import highspy
 
     grouped = np.zeros(model.n_cols, dtype=bool)
     for g in groups:
         grouped[g] = True
-    h = quiet_highs()
+    h = _new_highs(replace(options, time_limit=0, msg=False))
     upper = np.zeros(len(groups))
     for j, g in enumerate(groups):
         sub = group_relaxation(model, g, grouped)
@@ -269,7 +271,7 @@ def split_bounds(model: LinearModel, groups: list[np.ndarray]) -> np.ndarray:
     return upper
 
 
-def _pass_split(h, model: LinearModel, *, names: bool = False) -> list[np.ndarray]:
+def _pass_split(h, model: LinearModel, options: SolverOptions, *, names: bool = False) -> list[np.ndarray]:
     """Pass the MILP to ``h``, its objective split over bounded value columns when the model
     asks for it (:mod:`.objective_split`; the ``value`` columns and ``value_group`` rows come
     after the model's own). Returns the groups (empty: no split)."""
@@ -279,7 +281,7 @@ def _pass_split(h, model: LinearModel, *, names: bool = False) -> list[np.ndarra
         return []
     k = len(groups)
     lower = np.array([float(np.minimum(model.cost[g], 0.0).sum()) for g in groups])
-    h.addCols(k, np.ones(k), lower, split_bounds(model, groups), 0, np.zeros(k, dtype=np.int32),
+    h.addCols(k, np.ones(k), lower, split_bounds(model, groups, options), 0, np.zeros(k, dtype=np.int32),
               np.zeros(0, dtype=np.int32), np.zeros(0))
     for j, g in enumerate(groups):
         cols = np.concatenate([g, [model.n_cols + j]]).astype(np.int32)
@@ -299,7 +301,7 @@ def _run_highs(model: LinearModel, options: SolverOptions, start: np.ndarray | N
     t0 = time.perf_counter()
     try:
         h = _new_highs(options)
-        groups = _pass_split(h, model)
+        groups = _pass_split(h, model, options)
         if groups and math.isfinite(options.time_limit or math.inf):
             # the groups' bounds are part of the solve: the time limit holds for both together
             h.setOptionValue("time_limit", max(0.01, float(options.time_limit) - (time.perf_counter() - t0)))
@@ -370,7 +372,7 @@ def write_mps(model: LinearModel, path: str) -> None:
     require_solver("highs")
     model.freeze()
     h = _new_highs(SolverOptions())
-    _pass_split(h, model, names=True)  # what kamopt hands HiGHS, the split included
+    _pass_split(h, model, SolverOptions(), names=True)  # what kamopt hands HiGHS, the split included
     status = h.writeModel(str(path))
     if int(status) < 0:
         raise SolverError(f"HiGHS could not write {path}")
