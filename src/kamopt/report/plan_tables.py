@@ -169,21 +169,22 @@ def summary(plan: Plan) -> dict[str, Any]:
 def write_plan(plan: Plan, folder: OutputFolder) -> None:
     """Write every plan file into an output folder (see the module docstring)."""
     if plan.solution.assignment is not None:
-        folder.csv("portfolio.csv", *portfolio_table(plan))
-        folder.csv("resources.csv", *resources_table(plan))
-        folder.csv("violations.csv", *violations_table(plan))
-        from kamopt.report import resourcing_tables as rt
-        from kamopt.report.xlsx import plan_sheets, workbook_bytes  # here: xlsx builds on this module
-
-        folder.csv("hiring.csv", *rt.hiring_table(plan))
-        folder.csv("sponsorship.csv", *rt.sponsorship_table(plan))
-        folder.csv("support.csv", *rt.support_table(plan))
         from kamopt.explain import explanations_table  # here: explain builds on this module
+        from kamopt.report.xlsx import plan_sheets, plan_tables, workbook_bytes  # here: xlsx builds on this module
 
+        tables = plan_tables(plan)  # each table once, for its CSV and its sheet
+        folder.csv("portfolio.csv", *tables["Portfolio"])
+        folder.csv("resources.csv", *tables["Resources"])
+        folder.csv("violations.csv", *violations_table(plan))
+        folder.csv("hiring.csv", *tables["Hiring"])
+        folder.csv("sponsorship.csv", *tables["Sponsorship"])
+        folder.csv("support.csv", *tables["Support"])
         explanations = explanations_table(plan)
         folder.csv("explanations.csv", *explanations)
-        folder.binary("plan.xlsx", workbook_bytes(plan_sheets(plan, explanations)))
-    folder.csv("excluded.csv", *excluded_table(plan.screening))
+        folder.binary("plan.xlsx", workbook_bytes(plan_sheets(plan, explanations, tables)))
+        folder.csv("excluded.csv", *tables["Excluded"])
+    else:
+        folder.csv("excluded.csv", *excluded_table(plan.screening))
     folder.json("summary.json", summary(plan))
     if plan.diagnosis:
         folder.text("diagnosis.txt", "\n".join(plan.diagnosis) + "\n")
