@@ -13,7 +13,7 @@ group gets a continuous column ``value[g]`` and a row ``value_group[g]``:
 ``value`` columns. The same problem, the same optimum, each plan the same objective.
 HiGHS's presolve would substitute a ``value`` column straight back unless its bound says
 more than its row does, so each gets the most its group can be worth in a relaxation
-(:func:`group_relaxation`): the model without the other groups' columns, each row's bounds
+(:class:`GroupRelaxations`): the model without the other groups' columns, each row's bounds
 widened by what those columns could add to it. These bounds (about 40 % below the group's
 sum of values on the benchmark instances) are what makes the split pay: with bounds no
 tighter than 95 % of the way to that sum, the time is the plain model's.
@@ -69,34 +69,50 @@ class GroupLp:
     value: np.ndarray
 
 
-def group_relaxation(model: LinearModel, group: np.ndarray, grouped: np.ndarray) -> GroupLp:
-    """The relaxation that bounds ``group``'s value: the columns of the other groups
-    (``grouped`` marks every grouped column) are dropped, and each row's bounds widened by
-    the least and the most those columns could add to it within their bounds. Every plan of
-    the model keeps this LP's rows, so its optimum bounds the group's value in every plan."""
-    a = model.csc()
-    per_col = np.diff(a.start)
-    drop = grouped.copy()
-    drop[group] = False
-    nz_col = np.repeat(np.arange(model.n_cols), per_col)
-    nz_drop = drop[nz_col]
-    lo, up = model.lower[nz_col[nz_drop]], model.upper[nz_col[nz_drop]]
-    v = a.value[nz_drop]
-    rows = a.index[nz_drop]
-    least = np.bincount(rows, weights=np.minimum(v * lo, v * up), minlength=model.n_rows)
-    most = np.bincount(rows, weights=np.maximum(v * lo, v * up), minlength=model.n_rows)
-    keep = ~drop
-    cols = np.flatnonzero(keep)
-    nz_keep = ~nz_drop
-    start = np.zeros(cols.size + 1, dtype=np.int64)
-    np.cumsum(per_col[cols], out=start[1:])
-    cost = np.zeros(cols.size)
-    cost[np.searchsorted(cols, group)] = model.cost[group]
-    return GroupLp(
-        cols=cols, cost=cost, lower=model.lower[cols], upper=model.upper[cols],
-        row_lower=model.row_lower - most, row_upper=model.row_upper - least,
-        start=start, index=a.index[nz_keep], value=a.value[nz_keep],
-    )
+class GroupRelaxations:
+    """The relaxation that bounds each group's value: the columns of the other groups are
+    dropped, and each row's bounds widened by the least and the most those columns could add
+    to it within their bounds. Every plan of the model keeps that LP's rows, so its optimum
+    bounds the group's value in every plan. What all groups share (each column's least and
+    most contribution to its rows, and their sums over every grouped column) is computed
+    once; a group's own part is then taken back out."""
+
+    def __init__(self, model: LinearModel, groups: list[np.ndarray]) -> None:
+        self.model = model
+        a = model.csc()
+        self.per_col = np.diff(a.start)
+        self.nz_col = np.repeat(np.arange(model.n_cols), self.per_col)
+        lo, up = model.lower[self.nz_col], model.upper[self.nz_col]
+        self.least = np.minimum(a.value * lo, a.value * up)
+        self.most = np.maximum(a.value * lo, a.value * up)
+        self.grouped = np.zeros(model.n_cols, dtype=bool)
+        for g in groups:
+            self.grouped[g] = True
+        nz = self.grouped[self.nz_col]
+        self.least_all = np.bincount(a.index[nz], weights=self.least[nz], minlength=model.n_rows)
+        self.most_all = np.bincount(a.index[nz], weights=self.most[nz], minlength=model.n_rows)
+
+    def lp(self, group: np.ndarray) -> GroupLp:
+        """The LP of one group: maximise its value over its columns and every ungrouped one."""
+        m, a = self.model, self.model.csc()
+        mine = np.zeros(m.n_cols, dtype=bool)
+        mine[group] = True
+        nz_mine = mine[self.nz_col]
+        rows = a.index[nz_mine]
+        least = self.least_all - np.bincount(rows, weights=self.least[nz_mine], minlength=m.n_rows)
+        most = self.most_all - np.bincount(rows, weights=self.most[nz_mine], minlength=m.n_rows)
+        keep = ~self.grouped | mine
+        cols = np.flatnonzero(keep)
+        nz_keep = keep[self.nz_col]
+        start = np.zeros(cols.size + 1, dtype=np.int64)
+        np.cumsum(self.per_col[cols], out=start[1:])
+        cost = np.zeros(cols.size)
+        cost[np.searchsorted(cols, group)] = m.cost[group]
+        return GroupLp(
+            cols=cols, cost=cost, lower=m.lower[cols], upper=m.upper[cols],
+            row_lower=m.row_lower - most, row_upper=m.row_upper - least,
+            start=start, index=a.index[nz_keep], value=a.value[nz_keep],
+        )
 
 
 def group_bound(model: LinearModel, group: np.ndarray, relaxed_max: float | None) -> float:

@@ -23,7 +23,7 @@ import numpy as np
 
 from ..errors import SolverError, SolverUnavailable
 from .linear import LinearModel
-from .objective_split import group_bound, group_relaxation, group_values, value_groups
+from .objective_split import GroupRelaxations, group_bound, group_values, value_groups
 from .solution import Status
 
 SolverName = Literal["highs", "cbc"]
@@ -242,18 +242,17 @@ def map_highs_status(model_status, has_solution: bool) -> Status | None:
 
 def split_bounds(model: LinearModel, groups: list[np.ndarray], options: SolverOptions = SolverOptions()) -> np.ndarray:
     """Upper bound of each group's value (:mod:`.objective_split`): one small LP each, the
-    group's relaxation (:func:`.objective_split.group_relaxation`) maximised by HiGHS, with
+    group's relaxation (:class:`.objective_split.GroupRelaxations`) maximised by HiGHS, with
     the MILP's thread count (HiGHS's thread pool is one per process: an LP run with another
     count would leave the MILP unable to start)."""
     import highspy
 
-    grouped = np.zeros(model.n_cols, dtype=bool)
-    for g in groups:
-        grouped[g] = True
+    relaxations = GroupRelaxations(model, groups)
     h = _new_highs(replace(options, time_limit=0, msg=False))
+    h.setOptionValue("presolve", "off")  # small LPs: 16 at 20,000 accounts 0.29 s -> 0.22 s without it
     upper = np.zeros(len(groups))
     for j, g in enumerate(groups):
-        sub = group_relaxation(model, g, grouped)
+        sub = relaxations.lp(g)
         lp = highspy.HighsLp()
         lp.num_col_, lp.num_row_ = sub.cols.size, model.n_rows
         lp.col_cost_, lp.col_lower_, lp.col_upper_ = sub.cost, sub.lower, sub.upper
