@@ -54,10 +54,9 @@ def value_groups(model: LinearModel, k: int) -> list[np.ndarray]:
 
 @dataclass(frozen=True)
 class GroupLp:
-    """The LP that bounds one group's value: maximise ``cost . x`` over ``cols``."""
+    """The LP that bounds one group's value: maximise ``cost . x`` over the columns kept
+    (the group's and every column in no group, in model order)."""
 
-    cols: np.ndarray
-    """Columns of the model kept (the group's and every column in no group)."""
     cost: np.ndarray
     lower: np.ndarray
     upper: np.ndarray
@@ -109,7 +108,7 @@ class GroupRelaxations:
         cost = np.zeros(cols.size)
         cost[np.searchsorted(cols, group)] = m.cost[group]
         return GroupLp(
-            cols=cols, cost=cost, lower=m.lower[cols], upper=m.upper[cols],
+            cost=cost, lower=m.lower[cols], upper=m.upper[cols],
             row_lower=m.row_lower - most, row_upper=m.row_upper - least,
             start=start, index=a.index[nz_keep], value=a.value[nz_keep],
         )

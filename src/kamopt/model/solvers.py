@@ -121,25 +121,30 @@ def _trivial(model: LinearModel, solver: str) -> RawResult:
 
 
 # --------------------------------------------------------------------------- HiGHS
+def _colwise_lp(cost, lower, upper, row_lower, row_upper, start, index, value):
+    """A maximising ``highspy.HighsLp`` from column bounds, row bounds and a matrix
+    compressed by column (``start`` has one entry more than there are columns)."""
+    import highspy
+
+    n_cols, n_rows = len(cost), len(row_lower)
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = n_cols, n_rows
+    lp.col_cost_, lp.col_lower_, lp.col_upper_ = cost, lower, upper
+    lp.row_lower_, lp.row_upper_ = row_lower, row_upper
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = n_cols, n_rows
+    lp.a_matrix_.start_ = np.asarray(start).astype(np.int32)
+    lp.a_matrix_.index_ = np.asarray(index).astype(np.int32)
+    lp.a_matrix_.value_ = value
+    lp.sense_ = highspy.ObjSense.kMaximize
+    return lp
+
+
 def _highs_lp(model: LinearModel, *, integer: bool = True, names: bool = False):
     import highspy
 
     a = model.csc()
-    lp = highspy.HighsLp()
-    lp.num_col_ = model.n_cols
-    lp.num_row_ = model.n_rows
-    lp.col_cost_ = model.cost
-    lp.col_lower_ = model.lower
-    lp.col_upper_ = model.upper
-    lp.row_lower_ = model.row_lower
-    lp.row_upper_ = model.row_upper
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.num_col_ = model.n_cols
-    lp.a_matrix_.num_row_ = model.n_rows
-    lp.a_matrix_.start_ = a.start.astype(np.int32)
-    lp.a_matrix_.index_ = a.index.astype(np.int32)
-    lp.a_matrix_.value_ = a.value
-    lp.sense_ = highspy.ObjSense.kMaximize
+    lp = _colwise_lp(model.cost, model.lower, model.upper, model.row_lower, model.row_upper, a.start, a.index, a.value)
     lp.offset_ = float(model.constant)
     if integer and model.integer.any():
         kinds = (highspy.HighsVarType.kContinuous, highspy.HighsVarType.kInteger)
@@ -253,17 +258,8 @@ def split_bounds(model: LinearModel, groups: list[np.ndarray], options: SolverOp
     upper = np.zeros(len(groups))
     for j, g in enumerate(groups):
         sub = relaxations.lp(g)
-        lp = highspy.HighsLp()
-        lp.num_col_, lp.num_row_ = sub.cols.size, model.n_rows
-        lp.col_cost_, lp.col_lower_, lp.col_upper_ = sub.cost, sub.lower, sub.upper
-        lp.row_lower_, lp.row_upper_ = sub.row_lower, sub.row_upper
-        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = sub.cols.size, model.n_rows
-        lp.a_matrix_.start_ = sub.start.astype(np.int32)
-        lp.a_matrix_.index_ = sub.index.astype(np.int32)
-        lp.a_matrix_.value_ = sub.value
-        lp.sense_ = highspy.ObjSense.kMaximize
-        h.passModel(lp)
+        h.passModel(_colwise_lp(sub.cost, sub.lower, sub.upper, sub.row_lower, sub.row_upper,
+                                sub.start, sub.index, sub.value))
         h.run()
         optimal = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
         upper[j] = group_bound(model, g, h.getInfo().objective_function_value if optimal else None)
