@@ -225,6 +225,57 @@ def test_estimates_and_explanations_price_with_one_lp_solve(which, request, monk
     assert (tmp_path / "plan" / "explanations.csv").read_text(encoding="utf-8").count(",estimate") > 0
 
 
+@pytest.mark.parametrize("threads", [1, 0])
+def test_the_lp_priced_beside_the_milp_is_the_lp_priced_alone(pools_policy, threads, monkeypatch):
+    """The solve prices the LP in a thread while HiGHS solves the MILP (each thread on its
+    own HiGHS pool), once: the same LP as one solved alone, and the MILP still solves, with
+    the one thread compare and frontier give it or with HiGHS's default."""
+    import threading
+
+    import kamopt.marginal as marginal_module
+
+    priced_lp = marginal_module.priced_lp
+    where: list[str] = []
+    monkeypatch.setattr(marginal_module, "priced_lp",
+                        lambda p: where.append(threading.current_thread().name) or priced_lp(p))
+    plan = kamopt.solve(kamopt.load_policy(pools_policy), threads=threads)
+    assert where == ["kamopt-pricing-lp"]
+    assert plan.status.value == "optimal" and plan.check.ok
+    alone = priced_lp(plan.problem)
+    assert plan.priced_lp is not None and plan.priced_lp is not alone
+    assert np.array_equal(plan.priced_lp.x, alone.x) and np.array_equal(plan.priced_lp.dual, alone.dual)
+
+
+def test_a_pricing_lp_that_fails_beside_the_milp_is_priced_again_in_the_solve(pools_policy, monkeypatch):
+    """The LP solved beside the MILP may fail there: the solve then prices it again in its
+    own thread, where an error is raised as it was before the LP moved beside the MILP."""
+    import threading
+
+    import kamopt.marginal as marginal_module
+
+    real = marginal_module.priced_lp
+    where: list[str] = []
+
+    def fails_beside(problem):
+        where.append(threading.current_thread().name)
+        if threading.current_thread() is not threading.main_thread():
+            raise RuntimeError("the pricing LP failed")
+        return real(problem)
+
+    monkeypatch.setattr(marginal_module, "priced_lp", fails_beside)
+    plan = kamopt.solve(kamopt.load_policy(pools_policy), marginal_values=False)
+    assert where == ["kamopt-pricing-lp", "MainThread"]
+    assert plan.status.value == "optimal" and plan.priced_lp is not None
+    assert any(mv.lp_estimate for mv in plan.marginal)
+
+    def always_fails(problem):
+        raise RuntimeError("the pricing LP failed")
+
+    monkeypatch.setattr(marginal_module, "priced_lp", always_fails)
+    with pytest.raises(RuntimeError, match="pricing LP failed"):
+        kamopt.solve(kamopt.load_policy(pools_policy), marginal_values=False)
+
+
 # --------------------------------------------------------------------------- policy
 def test_steps_come_from_the_policy_with_per_item_overrides(pools_policy):
     plan = kamopt.solve(kamopt.load_policy(pools_policy, [

@@ -101,8 +101,8 @@ def test_the_mps_export_is_the_split_model_and_solves_to_the_same_optimum(tmp_pa
 
 
 def test_the_split_solves_with_any_thread_count():
-    """HiGHS keeps one thread pool per process: the split's bound LPs must run with the
-    MILP's thread count, or the MILP cannot start (compare and frontier use one thread)."""
+    """HiGHS keeps one thread pool per calling thread: the split's bound LPs must run with
+    the MILP's thread count, or the MILP cannot start (compare and frontier use one thread)."""
     m = build_model(knapsack(60)).model
     first = run(m, EXACT)
     assert first.status == Status.OPTIMAL

@@ -13,6 +13,7 @@ import math
 import os
 import re
 import sys
+import threading
 import time
 import warnings
 from dataclasses import dataclass, replace
@@ -178,8 +179,11 @@ def quiet_highs():
     return h
 
 
-_scheduler_threads: int | None = None
-"""Thread count HiGHS's process-wide scheduler was last started for (None: not yet)."""
+_scheduler = threading.local()
+"""``_scheduler.threads``: the thread count this thread's HiGHS scheduler was last started
+for (unset: not yet). HiGHS (1.16) keeps one scheduler per calling thread, sized by the
+first run on that thread; two threads solve side by side, each on its own pool
+(:func:`kamopt.plan.solve` prices the LP relaxation beside the MILP)."""
 
 
 def _new_highs(options: SolverOptions):
@@ -195,12 +199,11 @@ def _new_highs(options: SolverOptions):
     # a MIP restart: the bundled sample with one more account forced in at silver does it.
     # A crash loses the user's run, so no solve restarts (tests/test_solvers.py keeps that case).
     h.setOptionValue("mip_allow_restart", False)
-    global _scheduler_threads
-    if options.threads != _scheduler_threads:
-        # HiGHS keeps one thread pool per process, sized by the first run that starts it;
-        # it must be reset for another size (or the default again) to apply.
+    if options.threads != getattr(_scheduler, "threads", None):
+        # HiGHS keeps one thread pool per calling thread, sized by the first run that
+        # starts it; it must be reset (on this thread) for another size to apply.
         highspy.Highs.resetGlobalScheduler(True)
-        _scheduler_threads = options.threads
+        _scheduler.threads = options.threads
     if options.threads > 0:
         h.setOptionValue("threads", int(options.threads))
     # HiGHS's MIP search is deterministic for a fixed thread count and seed; no extra
@@ -248,8 +251,8 @@ def map_highs_status(model_status, has_solution: bool) -> Status | None:
 def split_bounds(model: LinearModel, groups: list[np.ndarray], options: SolverOptions = SolverOptions()) -> np.ndarray:
     """Upper bound of each group's value (:mod:`.objective_split`): one small LP each, the
     group's relaxation (:class:`.objective_split.GroupRelaxations`) maximised by HiGHS, with
-    the MILP's thread count (HiGHS's thread pool is one per process: an LP run with another
-    count would leave the MILP unable to start)."""
+    the MILP's thread count (HiGHS's thread pool is one per calling thread: an LP run here
+    with another count would leave the MILP unable to start)."""
     import highspy
 
     relaxations = GroupRelaxations(model, groups)
