@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
+import time
 
 import numpy as np
 import pytest
@@ -95,3 +98,102 @@ def test_cell_and_column_formatting_agree(value, decimals):
     """fmt (one cell) and number_texts (a column) must write the same text for any float."""
     assert fmt(value, decimals) == fmt(np.float64(value), decimals) == number_texts([value], decimals)[0]
     assert not fmt(value, decimals).startswith("-") or float(fmt(value, decimals)) < 0
+
+
+# --------------------------------------------------------------------------- a file written beside
+def _pid_bytes() -> bytes:
+    return str(os.getpid()).encode()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forks on Linux only (elsewhere: in-process)")
+def test_a_file_beside_is_written_by_a_child_process_while_the_block_runs(tmp_path):
+    with output_folder(tmp_path / "run") as folder:
+        with folder.binary_beside("big.bin", _pid_bytes):
+            folder.text("small.txt", "x")
+        assert int((folder.path / "big.bin").read_bytes()) != os.getpid()  # there when the block ends
+    assert (tmp_path / "run" / "small.txt").exists()
+    with output_folder(tmp_path / "here") as folder, folder.binary_beside("big.bin", _pid_bytes, fork=False):
+        pass
+    assert int((tmp_path / "here" / "big.bin").read_bytes()) == os.getpid()
+
+
+def test_when_the_child_fails_the_file_is_written_here_where_errors_are_raised(tmp_path):
+    parent = os.getpid()
+
+    def only_here() -> bytes:
+        if os.getpid() != parent:
+            raise RuntimeError("the child fails")
+        return b"written here"
+
+    with output_folder(tmp_path / "run") as folder, folder.binary_beside("big.bin", only_here):
+        pass
+    assert (tmp_path / "run" / "big.bin").read_bytes() == b"written here"
+
+    def fails() -> bytes:
+        raise RuntimeError("no bytes")
+
+    with pytest.raises(RuntimeError, match="no bytes"), output_folder(tmp_path / "bad") as folder:
+        with folder.binary_beside("big.bin", fails):
+            pass
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forks on Linux only (elsewhere: in-process)")
+def test_a_stuck_child_is_stopped_and_the_file_written_here(tmp_path, monkeypatch):
+    import kamopt.report.writers as writers
+
+    monkeypatch.setattr(writers, "CHILD_PATIENCE_S", 0.2)
+    parent = os.getpid()
+    pids = tmp_path / "child.pid"
+
+    def stuck_in_the_child() -> bytes:
+        if os.getpid() != parent:
+            pids.write_text(str(os.getpid()))
+            time.sleep(600)
+        return b"written here"
+
+    with output_folder(tmp_path / "run") as folder, folder.binary_beside("big.bin", stuck_in_the_child):
+        pass
+    assert (tmp_path / "run" / "big.bin").read_bytes() == b"written here"
+    with pytest.raises(ProcessLookupError):  # stopped and reaped: no such process any more
+        os.kill(int(pids.read_text()), 0)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forks on Linux only (elsewhere: in-process)")
+def test_an_error_in_the_block_stops_the_child_and_leaves_nothing(tmp_path):
+    parent = os.getpid()
+    pids = tmp_path.parent / f"{tmp_path.name}.child.pid"
+
+    def slow_in_the_child() -> bytes:
+        if os.getpid() != parent:
+            pids.write_text(str(os.getpid()))
+            time.sleep(600)
+        return b""
+
+    with pytest.raises(KeyboardInterrupt), output_folder(tmp_path / "run") as folder:
+        with folder.binary_beside("big.bin", slow_in_the_child):
+            for _ in range(2000):  # until the child has started
+                if pids.exists() and pids.read_text():
+                    break
+                time.sleep(0.005)
+            raise KeyboardInterrupt
+    with pytest.raises(ProcessLookupError):
+        os.kill(int(pids.read_text()), 0)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_plan_folder_is_the_same_bytes_with_its_workbook_written_beside_or_here(tmp_path, monkeypatch):
+    """write_plan hands plan.xlsx to a child process from WORKBOOK_BESIDE_ACCOUNTS accounts."""
+    from pathlib import Path
+
+    import kamopt
+    import kamopt.report.plan_tables as plan_tables
+
+    plan = kamopt.solve(kamopt.load_policy(Path(__file__).parent.parent / "policies" / "default.yaml"))
+    folders = {}
+    for label, threshold in (("beside", 0), ("here", 10**9)):
+        monkeypatch.setattr(plan_tables, "WORKBOOK_BESIDE_ACCOUNTS", threshold)
+        with output_folder(tmp_path / label) as folder:
+            plan_tables.write_plan(plan, folder)
+        folders[label] = {p.name: p.read_bytes() for p in sorted((tmp_path / label).iterdir())}
+    assert "plan.xlsx" in folders["here"] and folders["beside"] == folders["here"]

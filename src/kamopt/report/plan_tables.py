@@ -166,6 +166,13 @@ def summary(plan: Plan) -> dict[str, Any]:
     return out
 
 
+WORKBOOK_BESIDE_ACCOUNTS = 2_000
+"""From this many accounts in the table, plan.xlsx is written by a child process while
+this one writes the CSVs (:meth:`OutputFolder.binary_beside`; the same bytes). Measured
+(medians of 4): 5,000 accounts 0.47 s -> 0.39 s for the plan folder, 20,000 accounts
+1.61 s -> 1.38 s; at 1,000 accounts the two ways are level (0.09 s)."""
+
+
 def write_plan(plan: Plan, folder: OutputFolder) -> None:
     """Write every plan file into an output folder (see the module docstring)."""
     if plan.solution.assignment is not None:
@@ -173,16 +180,17 @@ def write_plan(plan: Plan, folder: OutputFolder) -> None:
         from kamopt.report.xlsx import plan_sheets, plan_tables, workbook_bytes  # here: xlsx builds on this module
 
         tables = plan_tables(plan)  # each table once, for its CSV and its sheet
-        folder.csv("portfolio.csv", *tables["Portfolio"])
-        folder.csv("resources.csv", *tables["Resources"])
-        folder.csv("violations.csv", *violations_table(plan))
-        folder.csv("hiring.csv", *tables["Hiring"])
-        folder.csv("sponsorship.csv", *tables["Sponsorship"])
-        folder.csv("support.csv", *tables["Support"])
         explanations = explanations_table(plan)
-        folder.csv("explanations.csv", *explanations)
-        folder.binary("plan.xlsx", workbook_bytes(plan_sheets(plan, explanations, tables)))
-        folder.csv("excluded.csv", *tables["Excluded"])
+        workbook = lambda: workbook_bytes(plan_sheets(plan, explanations, tables))  # noqa: E731
+        with folder.binary_beside("plan.xlsx", workbook, fork=plan.screening.n >= WORKBOOK_BESIDE_ACCOUNTS):
+            folder.csv("portfolio.csv", *tables["Portfolio"])
+            folder.csv("resources.csv", *tables["Resources"])
+            folder.csv("violations.csv", *violations_table(plan))
+            folder.csv("hiring.csv", *tables["Hiring"])
+            folder.csv("sponsorship.csv", *tables["Sponsorship"])
+            folder.csv("support.csv", *tables["Support"])
+            folder.csv("explanations.csv", *explanations)
+            folder.csv("excluded.csv", *tables["Excluded"])
     else:
         folder.csv("excluded.csv", *excluded_table(plan.screening))
     folder.json("summary.json", summary(plan))

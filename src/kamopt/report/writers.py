@@ -5,6 +5,9 @@
   half-written results. An existing result folder is replaced only with ``force``.
 * **Deterministic.** Numbers are written with fixed decimals (no ``-0.00``), CSV lines
   end in ``\\n``, JSON keys keep a fixed order: the same inputs give the same bytes.
+* **Two files at once.** A big file (a plan's workbook) can be written by a forked child
+  process while this one writes the rest (:meth:`OutputFolder.binary_beside`): the same
+  bytes, on the core a single Python process leaves idle.
 * **Formula injection.** Text cells that begin with ``=``, ``+``, ``-``, ``@``, tab or
   carriage return get a leading apostrophe (OWASP's advice), so no spreadsheet runs them.
 """
@@ -18,9 +21,13 @@ import json
 import math
 import os
 import shutil
+import signal
+import sys
 import tempfile
+import time
+import warnings
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -222,6 +229,83 @@ class OutputFolder:
         except OSError as err:
             raise self._failed(name, err) from None
         return target
+
+    @contextlib.contextmanager
+    def binary_beside(self, name: str, make: Callable[[], bytes], fork: bool = True) -> Iterator[None]:
+        """Write ``name`` (the bytes ``make()`` returns) while the block writes the rest:
+        in a forked child process, on the core the block leaves idle (Python runs one
+        thread at a time: a process is the only way to write two files at once). The
+        file is there when the block ends, the same bytes either way.
+
+        The child only builds bytes and writes a file: it never runs the solver (whose
+        thread pool a fork does not copy) and leaves by ``os._exit``. Whenever the child
+        cannot do it (no ``fork`` on this platform, ``fork=False``, the child failed or
+        took far longer than the block), the file is written here, after the block, where
+        an error is raised as usual. Ctrl-C or an error in the block stops the child."""
+        pid = _fork() if fork else None
+        if pid == 0:  # the child
+            code = 1
+            try:
+                self.binary(name, make())
+                code = 0
+            finally:
+                os._exit(code)
+        started = time.perf_counter()
+        try:
+            yield
+        except BaseException:
+            if pid is not None:
+                _stop(pid)
+            raise
+        if pid is not None:
+            patience = max(CHILD_PATIENCE_S, 10 * (time.perf_counter() - started))
+            if _wait(pid, patience) == 0:
+                return
+        self.binary(name, make())
+
+
+CHILD_PATIENCE_S = 30.0
+"""How long :meth:`OutputFolder.binary_beside` waits at least for its child after the
+block (and ten times the block's own time when longer) before it stops the child and
+writes the file itself: a child stuck for any reason costs time, never the results."""
+
+
+def _fork() -> int | None:
+    """``os.fork()`` where forking is safe and cheap (Linux); None elsewhere or when it fails."""
+    if not sys.platform.startswith("linux") or not hasattr(os, "fork"):
+        return None
+    with warnings.catch_warnings():
+        # Python >= 3.12 warns when the process has other threads (HiGHS's idle pool
+        # workers): the child needs none of their locks (see binary_beside).
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            return os.fork()
+        except OSError:
+            return None
+
+
+def _wait(pid: int, patience: float) -> int | None:
+    """The child's exit code, or None when it took longer than ``patience`` seconds (it is
+    stopped then)."""
+    deadline = time.perf_counter() + patience
+    delay = 0.0005
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return os.waitstatus_to_exitcode(status)
+        if time.perf_counter() >= deadline:
+            _stop(pid)
+            return None
+        time.sleep(delay)
+        delay = min(2 * delay, 0.005)
+
+
+def _stop(pid: int) -> None:
+    """Kill a child and reap it (so no zombie is left)."""
+    with contextlib.suppress(OSError):
+        os.kill(pid, signal.SIGKILL)
+    with contextlib.suppress(OSError):
+        os.waitpid(pid, 0)
 
 
 @contextlib.contextmanager
