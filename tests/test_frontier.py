@@ -186,6 +186,54 @@ def test_same_sweep_gives_the_same_files_whatever_the_worker_count(instance, swe
         assert (tmp_path / "one" / name).read_bytes() == (out / name).read_bytes(), name
 
 
+def test_a_fresh_process_forks_its_workers_and_gets_the_same_files(instance, sweep, tmp_path):
+    """The kamopt command's process (no HiGHS run yet, no other thread) forks its workers
+    (:func:`kamopt.runs.fork_is_safe`); the files are those of workers from the server."""
+    import subprocess
+    import sys
+
+    _, out = sweep
+    code = (
+        "import sys, kamopt, kamopt.runs as runs\n"
+        "used = []\n"
+        "context = runs._context\n"
+        "runs._context = lambda: used.append(context().get_start_method()) or context()\n"
+        "kamopt.frontier(sys.argv[1], sys.argv[2], [float(v) for v in range(18, 41, 2)], sys.argv[3],\n"
+        "                workers=2, solver={'gap': 1e-6})\n"
+        "print(' '.join(used))\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code, str(instance), MAX, str(tmp_path / "forked")],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() and set(run.stdout.split()) == {"fork"}, run.stdout
+    for name in ("frontier.csv", "entries.csv", "frontier.json", "frontier.svg", "frontier.png", "plan.xlsx"):
+        assert (tmp_path / "forked" / name).read_bytes() == (out / name).read_bytes(), name
+
+
+def test_workers_are_forked_only_from_a_process_without_threads_or_highs():
+    import subprocess
+    import sys
+
+    code = (
+        "import threading, kamopt.runs as runs\n"
+        "from kamopt.model.solvers import quiet_highs\n"
+        "fresh = runs.fork_is_safe()\n"
+        "stop = threading.Event()\n"
+        "t = threading.Thread(target=stop.wait); t.start()\n"
+        "with_thread = runs.fork_is_safe()\n"
+        "stop.set(); t.join()\n"
+        "after_thread = runs.fork_is_safe()\n"
+        "quiet_highs()\n"
+        "print(fresh, with_thread, after_thread, runs.fork_is_safe(), runs._context().get_start_method())\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    if sys.platform.startswith("linux"):
+        assert run.stdout.split() == ["True", "False", "True", "False", "forkserver"]
+    else:
+        assert run.stdout.split()[:4] == ["False"] * 4
+
+
 def test_value_never_falls_with_more_budget(instance, tmp_path):
     budget = kamopt.load_policy(instance).policy.resources.budget
     values = [round(budget * k) for k in (0.95, 1.0, 1.1, 1.3)]

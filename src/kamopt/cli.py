@@ -465,17 +465,20 @@ class RunProgress:
         self.what = what
 
     def __enter__(self) -> "RunProgress":
-        self.progress.start()
-        return self
+        return self  # shown from the first run on (see __call__)
 
     def __exit__(self, *exc) -> None:
         self.progress.stop()
 
     def __call__(self, kind: str, payload) -> None:
         if kind == "begin":  # the runs, known once the inputs are checked (a sweep's diagnoses: a second batch)
+            # The worker processes start after "begin": the display's refresh thread is
+            # stopped until the first run starts, so they can be forked (runs.fork_is_safe).
+            self.progress.stop()
             self.labels = [spec.label for spec in payload]
             self.progress.update(self.task, total=len(self.labels), completed=0)
             return
+        self.progress.start()  # once: later calls find it started
         if kind == "update":  # a finished run's outcome replaced (a sweep's edge, diagnosed)
             return
         if kind == "start":

@@ -231,9 +231,18 @@ def frontier(
             chains.insert(0, chains.pop(len(chains) // 2))
             early = 1
         # The main process only waits while the workers solve: it imports the chart's
-        # matplotlib meanwhile (the import lock makes the later import wait, never repeat).
-        threading.Thread(target=warm_chart, name="kamopt-chart-import", daemon=True).start()
-        outcomes, interrupted = run_all(specs, chains, workers=n_workers, on_event=on_event, anchors=ends,
+        # matplotlib meanwhile (the import lock makes the later import wait, never repeat),
+        # from the first run on: the workers have started then (a thread running before
+        # would keep them from being forked, :func:`kamopt.runs.fork_is_safe`).
+        chart = threading.Thread(target=warm_chart, name="kamopt-chart-import", daemon=True)
+
+        def event(kind: str, payload: Any) -> None:
+            if kind == "start" and chart.ident is None:
+                chart.start()
+            if on_event is not None:
+                on_event(kind, payload)
+
+        outcomes, interrupted = run_all(specs, chains, workers=n_workers, on_event=event, anchors=ends,
                                         early=early)
         f = Frontier(path, list(values), base_value, specs, outcomes, interrupted, Recommendation(None, "", ""),
                      step_cost, currency)

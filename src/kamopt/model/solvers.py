@@ -156,6 +156,17 @@ def _highs_lp(model: LinearModel, *, integer: bool = True, names: bool = False):
     return lp
 
 
+_highs_used = False
+"""Whether this process has made a HiGHS instance (:func:`highs_used`)."""
+
+
+def highs_used() -> bool:
+    """Whether HiGHS has run (or may have run) in this process: its thread pools live on
+    in per-thread state that a fork copies without their threads (:mod:`kamopt.runs`
+    forks workers only from a process where it has not)."""
+    return _highs_used
+
+
 def quiet_highs():
     """A ``highspy.Highs`` that printed nothing: since HiGHS 1.16 the constructor writes its
     banner straight to file descriptor 1, before ``output_flag`` can be set, which would
@@ -163,6 +174,8 @@ def quiet_highs():
     the duration of the constructor only."""
     import highspy
 
+    global _highs_used
+    _highs_used = True
     sys.stdout.flush()
     try:
         saved = os.dup(1)
