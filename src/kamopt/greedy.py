@@ -25,7 +25,10 @@ _EPS = 1e-9
 
 
 def _fits(used: np.ndarray | float, cap: np.ndarray | float) -> bool:
-    """``used <= cap`` up to round-off, element-wise for arrays."""
+    """``used <= cap`` up to round-off, element-wise for arrays. Two numbers (nearly every
+    call: numpy's float64 is a float) are compared without numpy's array machinery."""
+    if isinstance(used, (float, int)) and isinstance(cap, (float, int)):
+        return bool(used <= cap + _EPS * max(1.0, abs(cap)))
     return bool(np.all(np.asarray(used) <= np.asarray(cap) + _EPS * np.maximum(1.0, np.abs(cap))))
 
 
