@@ -251,17 +251,19 @@ class OutputFolder:
             finally:
                 os._exit(code)
         started = time.perf_counter()
+        code = None
         try:
             yield
+            if pid is not None:
+                patience = max(CHILD_PATIENCE_S, 10 * (time.perf_counter() - started))
+                code = _wait(pid, patience)  # the child is gone after this, however it ended
+                pid = None
         except BaseException:
             if pid is not None:
                 _stop(pid)
             raise
-        if pid is not None:
-            patience = max(CHILD_PATIENCE_S, 10 * (time.perf_counter() - started))
-            if _wait(pid, patience) == 0:
-                return
-        self.binary(name, make())
+        if code != 0:
+            self.binary(name, make())
 
 
 CHILD_PATIENCE_S = 30.0
