@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import json
 import shlex
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -24,6 +26,14 @@ MAX = "portfolio.key_accounts.max"
 def rows(path: Path) -> list[dict]:
     with open(path, encoding="utf-8", newline="") as fh:
         return list(csv.DictReader(fh))
+
+
+def python(code: str, *args: str, timeout: float = 120) -> str:
+    """Run ``code`` in a fresh interpreter (a process of its own: no HiGHS run, no thread
+    of this test run's); its standard output, once it has exited cleanly."""
+    done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=timeout)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
 
 
 @pytest.fixture(scope="module")
@@ -162,9 +172,6 @@ def test_chart_files_are_real_images(sweep):
 
 def test_chart_leaves_the_process_backend_alone():
     """No pyplot, no backend switch: a notebook's figures and backend survive a frontier."""
-    import subprocess
-    import sys
-
     code = (
         "import matplotlib, sys\n"
         "matplotlib.use('svg')\n"
@@ -175,8 +182,7 @@ def test_chart_leaves_the_process_backend_alone():
         "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot imported'\n"
         "assert matplotlib.get_backend() == 'svg', matplotlib.get_backend()\n"
     )
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert run.returncode == 0, run.stderr
+    python(code)
 
 
 def test_same_sweep_gives_the_same_files_whatever_the_worker_count(instance, sweep, tmp_path):
@@ -189,9 +195,6 @@ def test_same_sweep_gives_the_same_files_whatever_the_worker_count(instance, swe
 def test_a_fresh_process_forks_its_workers_and_gets_the_same_files(instance, sweep, tmp_path):
     """The kamopt command's process (no HiGHS run yet, no other thread) forks its workers
     (:func:`kamopt.runs.fork_is_safe`); the files are those of workers from the server."""
-    import subprocess
-    import sys
-
     _, out = sweep
     code = (
         "import sys, kamopt, kamopt.runs as runs\n"
@@ -202,18 +205,13 @@ def test_a_fresh_process_forks_its_workers_and_gets_the_same_files(instance, swe
         "                workers=2, solver={'gap': 1e-6})\n"
         "print(' '.join(used))\n"
     )
-    run = subprocess.run([sys.executable, "-c", code, str(instance), MAX, str(tmp_path / "forked")],
-                         capture_output=True, text=True, timeout=300)
-    assert run.returncode == 0, run.stderr
-    assert run.stdout.split() and set(run.stdout.split()) == {"fork"}, run.stdout
+    used = python(code, str(instance), MAX, str(tmp_path / "forked"), timeout=300).split()
+    assert used and set(used) == {"fork"}, used
     for name in ("frontier.csv", "entries.csv", "frontier.json", "frontier.svg", "frontier.png", "plan.xlsx"):
         assert (tmp_path / "forked" / name).read_bytes() == (out / name).read_bytes(), name
 
 
 def test_workers_are_forked_only_from_a_process_without_threads_or_highs():
-    import subprocess
-    import sys
-
     code = (
         "import threading, kamopt.runs as runs\n"
         "from kamopt.model.solvers import quiet_highs\n"
@@ -226,12 +224,11 @@ def test_workers_are_forked_only_from_a_process_without_threads_or_highs():
         "quiet_highs()\n"
         "print(fresh, with_thread, after_thread, runs.fork_is_safe(), runs._context().get_start_method())\n"
     )
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert run.returncode == 0, run.stderr
+    said = python(code).split()
     if sys.platform.startswith("linux"):
-        assert run.stdout.split() == ["True", "False", "True", "False", "forkserver"]
+        assert said == ["True", "False", "True", "False", "forkserver"]
     else:
-        assert run.stdout.split()[:4] == ["False"] * 4
+        assert said[:4] == ["False"] * 4
 
 
 def test_value_never_falls_with_more_budget(instance, tmp_path):
