@@ -614,7 +614,8 @@ def main() -> None:
                          "their total to all points (0: solve every point)")
     ap.add_argument("--frontier-sample-from", type=int, default=5000)
     ap.add_argument("--screen", type=int, default=100_000, help="screening size (accounts)")
-    ap.add_argument("--repeat", type=int, default=3, help="runs per solve row (medians; the plain peer runs once at 20,000)")
+    ap.add_argument("--repeat", type=int, default=3,
+                    help="runs per solve row (medians; the plain peer runs once at 20,000)")
     ap.add_argument("--multi-repeat", type=int, default=1, help="runs of the compare measure")
     ap.add_argument("--gap", type=float, default=1e-4)
     ap.add_argument("--time-limit", type=float, default=60.0,

@@ -214,7 +214,8 @@ def test_estimates_and_explanations_price_with_one_lp_solve(which, request, monk
 
     plan = kamopt.solve(kamopt.load_policy(request.getfixturevalue(which)))
     calls = []
-    monkeypatch.setattr(marginal_module, "solve_lp_relaxation", lambda m: calls.append(m) or solve_lp_relaxation(m))
+    monkeypatch.setattr(marginal_module, "solve_lp_relaxation",
+                        lambda m, threads=0: calls.append(m) or solve_lp_relaxation(m, threads))
     with output_folder(tmp_path / "plan", True) as folder:
         write_plan(plan, folder)
     assert calls == []  # the solve priced it once already; writing the plan reuses it
@@ -237,7 +238,7 @@ def test_the_lp_priced_beside_the_milp_is_the_lp_priced_alone(pools_policy, thre
     priced_lp = marginal_module.priced_lp
     where: list[str] = []
     monkeypatch.setattr(marginal_module, "priced_lp",
-                        lambda p: where.append(threading.current_thread().name) or priced_lp(p))
+                        lambda p, threads=0: where.append(threading.current_thread().name) or priced_lp(p, threads))
     plan = kamopt.solve(kamopt.load_policy(pools_policy), threads=threads)
     assert where == ["kamopt-pricing-lp"]
     assert plan.status.value == "optimal" and plan.check.ok
@@ -256,11 +257,11 @@ def test_a_pricing_lp_that_fails_beside_the_milp_is_priced_again_in_the_solve(po
     real = marginal_module.priced_lp
     where: list[str] = []
 
-    def fails_beside(problem):
+    def fails_beside(problem, threads=0):
         where.append(threading.current_thread().name)
         if threading.current_thread() is not threading.main_thread():
             raise RuntimeError("the pricing LP failed")
-        return real(problem)
+        return real(problem, threads)
 
     monkeypatch.setattr(marginal_module, "priced_lp", fails_beside)
     plan = kamopt.solve(kamopt.load_policy(pools_policy), marginal_values=False)
@@ -268,7 +269,7 @@ def test_a_pricing_lp_that_fails_beside_the_milp_is_priced_again_in_the_solve(po
     assert plan.status.value == "optimal" and plan.priced_lp is not None
     assert any(mv.lp_estimate for mv in plan.marginal)
 
-    def always_fails(problem):
+    def always_fails(problem, threads=0):
         raise RuntimeError("the pricing LP failed")
 
     monkeypatch.setattr(marginal_module, "priced_lp", always_fails)

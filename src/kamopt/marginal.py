@@ -280,8 +280,9 @@ class PricedLp:
         return float(self.dual[self.model.row(name)]) if self.model.has_row(name) else 0.0
 
 
-def priced_lp(p: Problem) -> PricedLp:
-    """Build and solve the pricing LP of ``p`` (HiGHS; raises SolverError without it)."""
+def priced_lp(p: Problem, threads: int = 0) -> PricedLp:
+    """Build and solve the pricing LP of ``p`` (HiGHS; raises SolverError without it);
+    ``threads`` as :func:`kamopt.model.solvers.solve_lp_relaxation` takes it."""
     lp_problem = p
     extra: dict[int, str] = {}
     if p.kams:
@@ -293,7 +294,7 @@ def priced_lp(p: Problem) -> PricedLp:
     model = built.model.copy()
     for cls in built.sponsor_classes:  # y <= slots is implied by the slots row: price the row
         model.upper[cls.y] = cls.accounts.size
-    x, dual = solve_lp_relaxation(model)
+    x, dual = solve_lp_relaxation(model, threads)
     return PricedLp(built, model, x, dual, extra)
 
 

@@ -256,7 +256,7 @@ def _priced_beside(problem: Problem) -> Callable[[], object] | None:
 
     def price() -> None:
         with contextlib.suppress(Exception):
-            done.append(priced_lp(problem))
+            done.append(priced_lp(problem, threads=1))  # an LP: no pool of idle threads for it
 
     thread = threading.Thread(target=price, name="kamopt-pricing-lp", daemon=True)
     thread.start()

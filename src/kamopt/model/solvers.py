@@ -356,11 +356,12 @@ def _run_and_read(h) -> tuple[Status | None, bool, str]:
     return map_highs_status(ms, has_sol), has_sol, h.modelStatusToString(ms)
 
 
-def solve_lp_relaxation(model: LinearModel) -> tuple[np.ndarray | None, np.ndarray | None]:
+def solve_lp_relaxation(model: LinearModel, threads: int = 0) -> tuple[np.ndarray | None, np.ndarray | None]:
     """The LP relaxation (integrality dropped) with HiGHS: (column values, row duals).
 
     Duals are HiGHS's, for the maximisation as stated. Returns ``(None, None)`` when the
-    relaxation has no optimal solution (e.g. it is infeasible).
+    relaxation has no optimal solution (e.g. it is infeasible). ``threads``: the size of
+    this thread's HiGHS pool (0: HiGHS's default; a thread of its own needs only 1).
     """
     require_solver("highs")
     import highspy
@@ -368,7 +369,7 @@ def solve_lp_relaxation(model: LinearModel) -> tuple[np.ndarray | None, np.ndarr
     model.freeze()
     if model.n_cols == 0:
         return np.zeros(0), np.zeros(model.n_rows)
-    h = _new_highs(SolverOptions())
+    h = _new_highs(SolverOptions(threads=threads))
     h.passModel(_highs_lp(model, integer=False))
     h.run()
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
