@@ -162,6 +162,20 @@ def test_exactly_one_point_is_recommended_and_the_workbook_holds_its_plan(sweep)
     assert keys["key accounts"] == chosen["key_accounts"]
 
 
+def test_every_point_keeps_its_sheets_packed_and_they_unpack_to_its_plan(sweep):
+    """Points keep their workbook sheets as deflated bytes (a sweep of big plans would hold
+    every point's sheets as objects in the caller); unpacked, they are the point's plan."""
+    f, _ = sweep
+    with_plan = [o for o in f.outcomes if o is not None and o.has_plan]
+    assert with_plan and all(isinstance(o.sheets, bytes) for o in with_plan)
+    for o in with_plan:
+        sheets = o.workbook_sheets()
+        assert [s.name for s in sheets][:2] == ["Summary", "Portfolio"]
+        summary = dict((row[0], row[1]) for row in sheets[0].rows)
+        assert summary["key accounts"].value == o.summary["key_accounts"]
+    assert all(o.workbook_sheets() == [] for o in f.outcomes if o is not None and not o.has_plan)
+
+
 def test_chart_files_are_real_images(sweep):
     _, out = sweep
     png = (out / "frontier.png").read_bytes()

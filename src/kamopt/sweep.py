@@ -395,6 +395,6 @@ def write_frontier(f: Frontier, folder) -> None:
     folder.binary("frontier.png", png)
     folder.binary("frontier.svg", svg)
     rec = f.outcomes[r.index] if r.index is not None else None
-    sheets = list(rec.sheets) if rec is not None and rec.sheets else []
+    sheets = rec.workbook_sheets() if rec is not None else []
     folder.binary("plan.xlsx", workbook_bytes(sheets + [Sheet("Frontier", header, rows),
                                                         Sheet("Entries", e_header, e_rows)]))

@@ -208,6 +208,6 @@ def write_comparison(cmp: Comparison, folder) -> None:
     ch_header, ch_rows = changes_table(cmp)
     folder.csv("changes.csv", ch_header, ch_rows)
     base = cmp.outcomes[0] if cmp.outcomes else None
-    sheets = list(base.sheets) if base is not None and base.sheets else []
+    sheets = base.workbook_sheets() if base is not None else []
     sheets += [Sheet("Scenarios", header, rows), Sheet("Scenario changes", ch_header, ch_rows)]
     folder.binary("plan.xlsx", workbook_bytes(sheets))
