@@ -32,6 +32,7 @@ import signal
 import sys
 import threading
 import time
+import warnings
 import zlib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -382,7 +383,11 @@ def run_all(
 
     ctx = _context()
     q = ctx.Queue()
-    pool = ctx.Pool(workers, initializer=_worker_init, initargs=(q,))
+    with warnings.catch_warnings():
+        # Python >= 3.12 warns on any fork while another thread exists: fork_is_safe has
+        # ruled out all but numpy's OpenBLAS pool, which OpenBLAS itself handles
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pool = ctx.Pool(workers, initializer=_worker_init, initargs=(q,))
     try:
         running: list[tuple[list[int], Any]] = []
         for group, done_before, relaxed, wait_for in stages():
