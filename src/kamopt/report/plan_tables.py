@@ -181,7 +181,9 @@ def write_plan(plan: Plan, folder: OutputFolder) -> None:
 
         tables = plan_tables(plan)  # each table once, for its CSV and its sheet
         explanations = explanations_table(plan)
-        workbook = lambda: workbook_bytes(plan_sheets(plan, explanations, tables))  # noqa: E731
+        def workbook() -> bytes:
+            return workbook_bytes(plan_sheets(plan, explanations, tables))
+
         with folder.binary_beside("plan.xlsx", workbook, fork=plan.screening.n >= WORKBOOK_BESIDE_ACCOUNTS):
             folder.csv("portfolio.csv", *tables["Portfolio"])
             folder.csv("resources.csv", *tables["Resources"])
