@@ -216,6 +216,35 @@ def test_each_run_gets_one_solver_thread_unless_told(monkeypatch, tmp_path, give
     assert outcomes[0].error == "internal error RuntimeError: stop here"
 
 
+@pytest.mark.parametrize("kept_before", [False, True])
+def test_runs_in_this_process_share_their_tables_and_leave_the_setting_as_it_was(monkeypatch, kept_before):
+    """A compare's runs read the same files: with one worker (this process) the second run
+    reuses the first one's tables (in worker processes, _worker_init keeps them); the
+    caller's own keep_tables setting is back afterwards."""
+    import kamopt.data.accounts
+    from kamopt.data.table import keep_tables
+    from kamopt.runs import RunSpec, run_all
+
+    tables = []
+    read = kamopt.data.accounts.read_table
+
+    def spy(*args, **kwargs):
+        tables.append(read(*args, **kwargs))
+        return tables[-1]
+
+    monkeypatch.setattr(kamopt.data.accounts, "read_table", spy)
+    before = keep_tables(kept_before)
+    try:
+        specs = [RunSpec(name, str(POLICY), (), {"method": "greedy"}) for name in ("a", "b")]
+        outcomes, _ = run_all(specs, workers=1)
+        assert [o.error for o in outcomes] == [None, None]  # greedy plans (exit 6: they break a rule)
+        assert len(tables) == 6  # accounts, KAMs and fit table, per run
+        assert [t is u for t, u in zip(tables[:3], tables[3:])] == [True] * 3
+        assert keep_tables(kept_before) is kept_before
+    finally:
+        keep_tables(before)
+
+
 @pytest.mark.parametrize("widths, room, blocks", [
     ([10, 10, 10], 200, [[0, 1, 2]]),                 # fits: one table
     ([10, 10, 10, 10], 60, [[0, 1, 2], [0, 3]]),      # 20 + 4 x 12 = 68 > 60: base repeated in the next

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import re
 from importlib import resources
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from kamopt.data.accounts import load_data
+from kamopt.data.table import keep_tables
 from kamopt.errors import OutputError
 from kamopt.generate import ACCOUNT_COLUMNS, REFERENCE_SPONSORS, REGIONS, SAMPLE_FILES, generate, write_sample
 from kamopt.model.optimise import optimise
@@ -125,6 +127,34 @@ def test_generated_policy_loads_and_screens(tmp_path, accounts, options):
     assert problem.n_accounts > 0
     assert len(loaded.policy.resources.kam_pools) == options.get("pools", 8)
     assert len(loaded.policy.resources.sponsors) == options.get("sponsors", 20)
+
+
+def test_data_fingerprint_is_the_files_bytes_in_order_and_tables_are_kept_only_when_asked(tmp_path):
+    """data_sha256 is the SHA-256 of the data files' bytes, read in order (accounts, KAMs,
+    fit table): one file's is what `sha256sum` prints. With keep_tables, a second read of
+    the same bytes reuses every table and gives the same fingerprint."""
+    inst = generate(60, 7, tmp_path / "g", named_kams=True)
+    loaded = load_policy(inst.policy)
+    before = keep_tables(False)
+    try:
+        first = load_data(loaded)
+        assert [Path(f).name for f in first.files] == ["accounts.csv", "kams.csv", "kam_fit.csv"]
+        whole = hashlib.sha256(b"".join(Path(f).read_bytes() for f in first.files)).hexdigest()
+        assert first.sha256 == whole
+        assert load_data(loaded).accounts.table is not first.accounts.table
+        keep_tables(True)
+        kept = load_data(loaded)
+        again = load_data(loaded)
+        assert again.sha256 == whole
+        assert again.accounts.table is kept.accounts.table and again.kams is kept.kams
+        assert again.kam_fit is kept.kam_fit
+        accounts = tmp_path / "g" / "accounts.csv"
+        accounts.write_bytes(accounts.read_bytes().replace(b"\n", b"\r\n"))  # same cells, other bytes
+        changed = load_data(loaded)
+        assert changed.accounts.table is not kept.accounts.table and changed.sha256 != whole
+        assert changed.ids == kept.ids
+    finally:
+        keep_tables(before)
 
 
 def test_generated_200_solves_optimal_keeping_incumbents(gen200):

@@ -11,7 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kamopt.data.table import Table, TableOptions, column_letter, read_table
+from kamopt.data import table as table_module
+from kamopt.data.table import Table, TableOptions, column_letter, keep_tables, read_table
 from kamopt.errors import DataError
 
 
@@ -181,6 +182,58 @@ def test_numbers_cached_and_copied(tmp_path):
     assert table.numbers("x").tolist() == [1, 2]
     assert "x" in table._parsed
     assert table.numbers("x").dtype == np.float64
+
+
+@pytest.fixture
+def kept():
+    """Tables kept for the test (keep_tables), and the process's setting restored after it."""
+    before = keep_tables(False)
+    keep_tables(True)  # none kept yet
+    yield
+    keep_tables(before)
+
+
+def test_kept_table_is_reused_only_for_the_same_bytes_path_and_options(tmp_path, kept):
+    path = write(tmp_path, "a.csv", "id,x\nA,1\nB,2\n")
+    first = read_table(path, fingerprint="f1")
+    assert first.numbers("x").tolist() == [1, 2]
+    assert read_table(path, fingerprint="f1") is first
+    assert read_table(path, fingerprint="f1")._parsed is first._parsed  # the parsed numbers too
+    # other bytes (another fingerprint), other options or no fingerprint: read again
+    path.write_text("id,x\nA,5\nB,6\n", encoding="utf-8")
+    changed = read_table(path, fingerprint="f2")
+    assert changed is not first and changed.numbers("x").tolist() == [5, 6]
+    assert read_table(path, TableOptions(delimiter=","), fingerprint="f2") is not changed
+    assert read_table(path) is not read_table(path)
+
+
+def test_tables_are_not_kept_unless_asked(tmp_path):
+    before = keep_tables(False)
+    try:
+        path = write(tmp_path, "a.csv", "id,x\nA,1\n")
+        assert read_table(path, fingerprint="f") is not read_table(path, fingerprint="f")
+        assert keep_tables(True) is False and keep_tables(True) is True  # on twice keeps what it has
+    finally:
+        keep_tables(before)
+
+
+def test_kept_tables_are_bounded_most_recent_first(tmp_path, kept):
+    paths = [write(tmp_path, f"t{i}.csv", f"id,x\nA,{i}\n") for i in range(table_module.KEEP_TABLES + 1)]
+    first = read_table(paths[0], fingerprint="0")
+    for i, path in enumerate(paths[1:-1], 1):
+        read_table(path, fingerprint=str(i))
+    assert read_table(paths[0], fingerprint="0") is first  # used again: now the most recent
+    read_table(paths[-1], fingerprint="last")  # one too many: the least recently used goes
+    assert read_table(paths[0], fingerprint="0") is first
+    assert read_table(paths[1], fingerprint="1") is not None
+    assert len(table_module._kept) == table_module.KEEP_TABLES
+
+
+def test_a_bad_file_is_not_kept(tmp_path, kept):
+    path = write(tmp_path, "a.csv", "id,x\n")
+    for _ in range(2):
+        assert "no data rows" in str(error_of(read_table, path, fingerprint="f"))
+    assert not table_module._kept
 
 
 # ----------------------------------------------------------------- structure and lines

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
+from kamopt.data.table import keep_tables
 from kamopt.errors import KamoptError
 
 EXIT_INTERNAL = 70
@@ -240,6 +241,7 @@ _QUEUE: Any = None
 def _worker_init(q) -> None:
     global _QUEUE
     _QUEUE = q
+    keep_tables()  # the runs of a compare or a sweep read the same files
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C for everyone
 
 
@@ -373,12 +375,15 @@ def run_all(
             yield chains, {}, [], every
 
     if workers == 1:
+        kept = keep_tables()
         try:
             for group, done_before, relaxed, _ in stages():
                 for chain in group:
                     _run_chain([(i, specs[i]) for i in chain], record, done_before, relaxed)
         except KeyboardInterrupt:
             return outcomes, True
+        finally:
+            keep_tables(kept)
         return outcomes, False
 
     ctx = _context()

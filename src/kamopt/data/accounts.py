@@ -13,6 +13,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -114,6 +115,14 @@ def table_options(loaded: LoadedPolicy) -> TableOptions:
     )
 
 
+def _hash_into(path: Path, *digests: Any) -> None:
+    """Feed the file's bytes to every digest."""
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            for d in digests:
+                d.update(chunk)
+
+
 def load_data(loaded: LoadedPolicy) -> AccountData:
     """Read the account table (and the KAM and fit tables) named by the policy."""
     spec = loaded.policy.data
@@ -127,10 +136,21 @@ def load_data(loaded: LoadedPolicy) -> AccountData:
             raise DataError(
                 loaded.error(("data", key), f"the {key} table does not exist: {path}")
             )
-        table = read_table(path, options, max_bytes=MAX_TABLE_BYTES)
-        with open(path, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(chunk)
+        # The bytes' digest before the table: a worker process that read the same bytes
+        # before reuses its table (kamopt.data.table.keep_tables). A file read_table would
+        # refuse is left to it: it says what is wrong.
+        nonlocal digest
+        fingerprint = None
+        if path.is_file() and path.stat().st_size <= MAX_TABLE_BYTES:
+            own, before = hashlib.sha256(), digest.copy()
+            try:
+                _hash_into(path, own, digest)
+                fingerprint = own.hexdigest()
+            except OSError:  # read_table fails too, and says why
+                digest = before
+        table = read_table(path, options, max_bytes=MAX_TABLE_BYTES, fingerprint=fingerprint)
+        if fingerprint is None:
+            _hash_into(path, digest)
         files.append(str(path))
         return table
 

@@ -343,13 +343,51 @@ def _checked(options: TableOptions, shown: str) -> TableOptions:
     return replace(options, delimiter=delimiter)
 
 
+KEEP_TABLES = 4
+"""How many tables :func:`keep_tables` keeps (the most recently read)."""
+
+_kept: dict[tuple[str, TableOptions, str], Table] | None = None
+
+
+def keep_tables(on: bool = True) -> bool:
+    """From now on (``on``), keep the last :data:`KEEP_TABLES` tables read with a
+    ``fingerprint`` in this process: reading the same bytes again, by the same path and
+    with the same options, gives the Table read before (its cells are never changed; the
+    numbers parsed from it are kept too). ``on=False`` forgets them. Returns whether they
+    were kept before. For compare and frontier runs, which read the same files again and
+    again (5,000 accounts: 0.14 s a run). Off by default: a notebook that reads a table
+    once should not keep it alive."""
+    global _kept
+    before = _kept is not None
+    if not on:
+        _kept = None
+    elif _kept is None:
+        _kept = {}
+    return before
+
+
 def read_table(path: str | os.PathLike, options: TableOptions = TableOptions(), *,
-               max_bytes: int | None = None) -> Table:
+               max_bytes: int | None = None, fingerprint: str | None = None) -> Table:
     """Read a CSV (.csv, .txt, .tsv) or XLSX (.xlsx, .xlsm) table; see the module docstring.
 
     The returned ``Table.options`` holds the delimiter actually used (CSV) or the sheet
-    actually read (XLSX).
+    actually read (XLSX). ``fingerprint``: a digest of the file's bytes, read by the
+    caller; with it, a table kept by :func:`keep_tables` is reused.
     """
+    kept = _kept
+    key = (os.fsdecode(os.fspath(path)), options, fingerprint) if fingerprint else None
+    if kept is not None and key is not None and key in kept:
+        kept[key] = kept.pop(key)  # the most recently used last
+        return kept[key]
+    table = _read_table(path, options, max_bytes)
+    if kept is not None and key is not None:
+        kept[key] = table
+        while len(kept) > KEEP_TABLES:
+            del kept[next(iter(kept))]
+    return table
+
+
+def _read_table(path: str | os.PathLike, options: TableOptions, max_bytes: int | None) -> Table:
     shown = os.fsdecode(os.fspath(path))
     options = _checked(options, shown)
     try:
