@@ -482,3 +482,91 @@ def test_after_the_anchors_the_chains_with_most_runs_left_start_first(instance):
     two, _ = run_all(specs, chains, workers=2, anchors=anchors, early=1)
     assert [o.summary["objective"] for o in one] == [o.summary["objective"] for o in two]
     assert [o.summary["status"] for o in one] == [o.summary["status"] for o in two]
+
+
+def test_an_order_given_for_after_the_anchors_is_followed_and_sees_their_outcomes(instance):
+    """``order`` gets the chains left and the outcomes so far (the anchors'), and the chains
+    start in the order it returns; the results are those of the default order."""
+    from kamopt.runs import RunSpec, run_all
+
+    specs = [RunSpec(str(v), str(instance), (f"{MAX}={v}",), {"gap": 1e-6}, diagnose=False)
+             for v in (20, 24, 28, 32, 36, 40)]
+    chains, anchors = [[0, 1], [2, 3, 4, 5]], [0, 5]
+    seen: list[tuple[list[list[int]], list[int]]] = []
+
+    def reverse(rest, outcomes):
+        seen.append((rest, [i for i, o in enumerate(outcomes) if o is not None]))
+        return rest[::-1]
+
+    started: list[int] = []
+    one, _ = run_all(specs, chains, workers=1, anchors=anchors, order=reverse,
+                     on_event=lambda kind, payload: started.append(payload) if kind == "start" else None)
+    assert seen == [([[2, 3, 4, 5], [0, 1]], [0, 5])]  # the default order, and the anchors done
+    assert started == [0, 5, 1, 2, 3, 4]
+    default, _ = run_all(specs, chains, workers=1, anchors=anchors)
+    assert [(o.summary["status"], o.summary["objective"], o.portfolio) for o in one] == \
+        [(o.summary["status"], o.summary["objective"], o.portfolio) for o in default]
+
+
+def ends(values, tight_seconds=0.5, loose_seconds=5.0, used=759.0, tight_plan=False, upward=True):
+    """End-point outcomes of a sweep of a maximum (``upward``) or a minimum: the loose end
+    has a plan that uses ``used`` of the swept limit; the tight end is infeasible unless
+    ``tight_plan``."""
+    lo, hi = values[0], values[-1]
+    v_loose, v_tight = (hi, lo) if upward else (lo, hi)
+
+    def usage(limit):
+        return [("budget", "", 1e6, 9e5), ("key_accounts", "", float(limit), used)]
+
+    loose = Outcome(0, str(v_loose), 0, {"objective": 100.0}, usage=usage(v_loose), seconds=loose_seconds)
+    tight = (Outcome(0, str(v_tight), 0, {"objective": 50.0}, usage=usage(v_tight), seconds=tight_seconds)
+             if tight_plan else Outcome(0, str(v_tight), 3, {"objective": None}, seconds=tight_seconds))
+    a, b = (tight, loose) if upward else (loose, tight)
+    return [a] + [None] * (len(values) - 2) + [b]
+
+
+@pytest.mark.parametrize("tight_plan", [False, True])
+def test_points_near_the_loosest_plans_use_of_the_limit_are_expected_to_take_longest(tight_plan):
+    from kamopt.sweep import NEAR, expected_costs
+
+    values = [427, 524, 622, 700, 719, 739, 758, 778, 797]
+    cost = expected_costs(values, ends(values, tight_plan=tight_plan))
+    below, above = cost[:7], cost[7:]
+    assert below == sorted(below)  # closer below 759: longer
+    assert cost[6] == pytest.approx(0.5 + 4.5 / (1 + (1 / 759 / NEAR) ** 2))
+    assert above == [0.5 / 4] * 2  # 778 and 797 fit the loosest plan: not solved
+    # a sweep of a minimum: the small values are the loose ones
+    values = [100, 150, 200, 250]
+    cost = expected_costs(values, ends(values, used=160.0, upward=False, tight_plan=tight_plan))
+    assert cost[:2] == [0.5 / 4] * 2 and cost[2] > cost[3]
+
+
+def test_the_chains_near_the_loosest_plans_use_start_first_in_a_sweep():
+    """The 5,000-account benchmark sweep's shape (chains of five; the loosest plan has 759
+    key accounts): the chain just below 759 starts before the longer chain further down,
+    which started first by runs left and ended the sweep ~3 s later, alone."""
+    from kamopt.sweep import expected_costs
+
+    values = [427, 446, 466, 485, 505, 524, 544, 563, 583, 602, 622, 641, 661, 680, 700, 719, 739, 758, 778, 797]
+    cost = expected_costs(values, ends(values, tight_seconds=0.75, loose_seconds=5.0))
+    near, lower = [15, 16, 17, 18], [10, 11, 12, 13, 14]
+    assert sum(cost[i] for i in near) > sum(cost[i] for i in lower)
+
+
+@pytest.mark.parametrize("change", ["no plan", "no row", "two rows", "same value", "short"])
+def test_no_guess_when_the_ends_say_too_little(change):
+    from kamopt.sweep import expected_costs
+
+    values = [10, 20, 30]
+    outcomes = ends(values, used=25.0)
+    if change == "no plan":
+        outcomes[-1] = replace(outcomes[-1], summary={"objective": None})
+    elif change == "no row":  # the swept value is no row's limit (a path that scales several rows)
+        outcomes[-1] = replace(outcomes[-1], usage=[("budget", "", 1e6, 9e5)])
+    elif change == "two rows":
+        outcomes[-1] = replace(outcomes[-1], usage=[("kam_span", "A", 30.0, 3.0), ("key_accounts", "", 30.0, 25.0)])
+    elif change == "same value":
+        values = [30, 30, 30]
+    else:
+        outcomes = outcomes[:2]
+    assert expected_costs(values, outcomes) is None

@@ -317,6 +317,7 @@ def run_all(
     on_event: Callable[[str, Any], None] | None = None,
     anchors: Sequence[int] = (),
     early: int = 0,
+    order: Callable[[list[list[int]], Sequence[Outcome | None]], list[list[int]]] | None = None,
 ) -> tuple[list[Outcome | None], bool]:
     """Run every spec; returns the outcomes in spec order (None where not run) and
     whether Ctrl-C stopped the runs.
@@ -327,8 +328,10 @@ def run_all(
     end points: see :func:`kamopt.model.optimise.from_relaxation`); they keep their place
     in their chains as warm starts; the first ``early`` chains run beside the anchors (so
     no worker idles while a long anchor solves) and do without their plans; the other
-    chains start as soon as the anchors are done, most runs left first. Which runs may
-    use the anchors depends on these arguments only, never on the worker count.
+    chains start as soon as the anchors are done, most runs left first, or in the order
+    ``order(chains, outcomes)`` gives them, from the anchors' outcomes (the order changes
+    no result, only the wall time). Which runs may use the anchors depends on these
+    arguments only, never on the worker count.
     ``on_event(kind, payload)`` is called in this process
     with ``("begin", specs)`` once, then ``("start", index)`` and ``("done", outcome)`` per
     run, for progress displays, and ``("update", outcome)`` when an edge's diagnosis
@@ -364,12 +367,14 @@ def run_all(
         """(chains, runs done before, relaxations, runs to wait for before the next stage):
         the anchors alone first, beside the early chains, then the other chains with the
         anchors' plans, as soon as the anchors are done (the early chains run on). Those
-        start with the chains that have the most runs left, so a long one does not start
-        last and run alone at the end (the order changes no result, only the wall time)."""
+        start with the chains that have the most runs left (or as ``order`` says), so a
+        long one does not start last and run alone at the end."""
         if anchors:
             yield [[a] for a in anchors] + chains[:early], {}, [], list(anchors)
             done_before = dict(known)
             rest = sorted(chains[early:], key=lambda c: -sum(i not in done_before for i in c))
+            if order is not None:
+                rest = order(rest, list(outcomes))
             yield rest, done_before, [known[a] for a in anchors if known.get(a) is not None], every
         else:
             yield chains, {}, [], every
