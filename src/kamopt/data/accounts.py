@@ -131,6 +131,7 @@ def load_data(loaded: LoadedPolicy) -> AccountData:
     files = []
 
     def read(key: str, relative: str) -> Table:
+        nonlocal digest
         path = loaded.resolve(relative)
         if not path.exists():
             raise DataError(
@@ -139,7 +140,6 @@ def load_data(loaded: LoadedPolicy) -> AccountData:
         # The bytes' digest before the table: a worker process that read the same bytes
         # before reuses its table (kamopt.data.table.keep_tables). A file read_table would
         # refuse is left to it: it says what is wrong.
-        nonlocal digest
         fingerprint = None
         if path.is_file() and path.stat().st_size <= MAX_TABLE_BYTES:
             own, before = hashlib.sha256(), digest.copy()
