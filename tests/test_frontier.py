@@ -570,3 +570,35 @@ def test_no_guess_when_the_ends_say_too_little(change):
     else:
         outcomes = outcomes[:2]
     assert expected_costs(values, outcomes) is None
+
+
+def test_the_frontier_starts_the_chains_its_guess_says_are_longest_first(instance, tmp_path, monkeypatch):
+    """After the end points (and the middle chain beside them), the frontier starts the
+    chains in the order of ``expected_costs`` from the ends' outcomes; the files are those
+    of the default order."""
+    import kamopt.sweep as sweep_module
+
+    values = parse_values("18:40:2")  # 12 points: chains 0-4, 5-9, 10-11; ends 0 and 11
+    calls = []
+
+    def top_dearest(vals, outcomes):
+        calls.append([i for i, o in enumerate(outcomes) if o is not None])
+        return [0.0] * (len(vals) - 2) + [100.0, 0.0]  # the point below the top end: the longest
+
+    def run(out, guess):
+        if guess is not None:
+            monkeypatch.setattr(sweep_module, "expected_costs", guess)
+        started = []
+        kamopt.frontier(instance, MAX, values, out, workers=1, solver={"gap": 1e-6},
+                        on_event=lambda kind, payload: started.append(payload) if kind == "start" else None)
+        return started
+
+    default = run(tmp_path / "default", None)
+    guessed = run(tmp_path / "guessed", top_dearest)
+    # chains after the reverse: [10, 11], [5..9], [0..4]; the middle one, [5..9], beside the ends
+    assert default[:2] == guessed[:2] == [0, 11] and default[2:7] == guessed[2:7] == [5, 6, 7, 8, 9]
+    assert len(calls) == 1 and set(calls[0]) >= {0, 11}  # asked once, the ends done
+    assert default[7:] == [1, 2, 3, 4, 10]  # most runs left first
+    assert guessed[7:] == [10, 1, 2, 3, 4]
+    for name in ("frontier.csv", "entries.csv", "frontier.json"):
+        assert (tmp_path / "guessed" / name).read_bytes() == (tmp_path / "default" / name).read_bytes()
