@@ -219,14 +219,14 @@ def test_tables_are_not_kept_unless_asked(tmp_path):
 
 def test_kept_tables_are_bounded_most_recent_first(tmp_path, kept):
     paths = [write(tmp_path, f"t{i}.csv", f"id,x\nA,{i}\n") for i in range(table_module.KEEP_TABLES + 1)]
-    first = read_table(paths[0], fingerprint="0")
-    for i, path in enumerate(paths[1:-1], 1):
-        read_table(path, fingerprint=str(i))
-    assert read_table(paths[0], fingerprint="0") is first  # used again: now the most recent
+    read = [read_table(path, fingerprint=str(i)) for i, path in enumerate(paths[:-1])]
+    assert read_table(paths[0], fingerprint="0") is read[0]  # used again: now the most recent
     read_table(paths[-1], fingerprint="last")  # one too many: the least recently used goes
-    assert read_table(paths[0], fingerprint="0") is first
-    assert read_table(paths[1], fingerprint="1") is not None
     assert len(table_module._kept) == table_module.KEEP_TABLES
+    assert read_table(paths[0], fingerprint="0") is read[0]
+    assert [read_table(path, fingerprint=str(i)) is read[i] for i, path in enumerate(paths[2:-1], 2)] == \
+        [True] * (table_module.KEEP_TABLES - 2)
+    assert read_table(paths[1], fingerprint="1") is not read[1]  # the one that went: read again
 
 
 def test_a_bad_file_is_not_kept(tmp_path, kept):
