@@ -14,6 +14,14 @@ instance). Both use the same gap and time limit. Writes bench/frontier-results.m
 
 `bench/run.py` measures the same thing as part of the whole suite (and adds the frontier
 against single solves of its points); this script stays as the quick standalone check.
+
+    .venv/bin/python bench/frontier.py --timeline 5000 [--points 20] [--work DIR]
+
+sweeps that instance once in this process and prints its timeline instead: when each run
+started and ended (seconds from the sweep's start), how long it took, its status, and
+whether it was solved or took the loosest point's plan; then the sum of the runs against
+the sweep's wall time. What it took to see where a sweep's time goes (bench/README "What
+was tried": the longest chains first). Writes no results file.
 """
 
 from __future__ import annotations
@@ -70,6 +78,44 @@ def bench(work: Path, accounts: int, points: int, gap: float, time_limit: float)
             "points_solved": info["points_solved"], "recommended": info["recommended_value"], "rule": info["rule"]}
 
 
+def timeline(work: Path, accounts: int, points: int, gap: float, time_limit: float) -> None:
+    """One in-process sweep of the instance, printed run by run (see the module docstring)."""
+    import kamopt
+    from kamopt.generate import generate
+
+    folder = work / f"solve-{accounts}"
+    if not folder.exists():
+        generate(accounts, 1, folder, named_kams=False)
+    policy = folder / "policy.yaml"
+    values = sweep_values(policy, points)
+    started: dict[int, float] = {}
+    rows: list[tuple[float, float, str, str]] = []
+    t0 = time.perf_counter()
+
+    def event(kind: str, payload) -> None:
+        now = time.perf_counter() - t0
+        if kind == "start":
+            started[payload] = now
+        elif kind in ("done", "update"):
+            o = payload
+            what = (o.summary or {}).get("status") or o.error or "?"
+            note = "diagnosis" if kind == "update" else (
+                "not solved" if str((o.summary or {}).get("solver_message", "")).startswith("not re-solved") else "")
+            start = now - o.seconds if kind == "update" else started.get(o.index, now)  # a diagnosis: a run of its own
+            rows.append((start, now, f"{values[o.index]:g}", f"{o.seconds:6.2f} s  {what}  {note}"))
+
+    f = kamopt.frontier(policy, "portfolio.key_accounts.max", values, work / f"timeline-{accounts}", force=True,
+                        solver={"gap": gap, "time_limit": time_limit}, on_event=event)
+    wall_s = time.perf_counter() - t0
+    print(f"{accounts:,} accounts, {len(values)} points, {values[0]}..{values[-1]}")
+    print("  start     end  value     run")
+    for start, end, value, text in rows:
+        print(f"{start:7.2f} {end:7.2f} {value:>6} {text}")
+    total = sum(o.seconds for o in f.outcomes if o is not None)
+    print(f"sweep {wall_s:.2f} s; the runs kept {total:.2f} s in all (half: {total / 2:.2f} s; an edge's "
+          "status-only run, replaced by its diagnosis, not counted)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="1000,5000")
@@ -77,7 +123,15 @@ def main() -> None:
     ap.add_argument("--gap", type=float, default=1e-4)
     ap.add_argument("--time-limit", type=float, default=60.0)
     ap.add_argument("--work", type=Path, default=None, help="keep generated instances here")
+    ap.add_argument("--timeline", type=int, metavar="ACCOUNTS", default=None,
+                    help="print one in-process sweep of this size run by run instead")
     args = ap.parse_args()
+    if args.timeline is not None:
+        with tempfile.TemporaryDirectory() as tmp:
+            work = args.work or Path(tmp)
+            work.mkdir(parents=True, exist_ok=True)
+            timeline(work, args.timeline, args.points, args.gap, args.time_limit)
+        return
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         work = args.work or Path(tmp)
