@@ -59,14 +59,20 @@ def sweep_values(policy: Path, points: int) -> list[int]:
     return sorted({round(lo + k * (hi - lo) / max(1, points - 1)) for k in range(points)})
 
 
-def bench(work: Path, accounts: int, points: int, gap: float, time_limit: float) -> dict:
+def instance(work: Path, accounts: int, points: int) -> tuple[Path, list[int]]:
+    """The policy of the generated instance `bench/run.py` uses (made when missing) and the
+    ``points`` values of the sweep."""
     from kamopt.generate import generate
 
     folder = work / f"solve-{accounts}"
     if not folder.exists():
         generate(accounts, 1, folder, named_kams=False)
     policy = folder / "policy.yaml"
-    values = sweep_values(policy, points)
+    return policy, sweep_values(policy, points)
+
+
+def bench(work: Path, accounts: int, points: int, gap: float, time_limit: float) -> dict:
+    policy, values = instance(work, accounts, points)
     solver = ["--gap", str(gap), "--time-limit", str(time_limit)]
     one = wall([KAMOPT, "solve", str(policy), "--out", str(work / f"one-{accounts}"), "--force", *solver])
     sweep = wall([KAMOPT, "frontier", str(policy), "--vary", "portfolio.key_accounts.max",
@@ -81,13 +87,9 @@ def bench(work: Path, accounts: int, points: int, gap: float, time_limit: float)
 def timeline(work: Path, accounts: int, points: int, gap: float, time_limit: float) -> None:
     """One in-process sweep of the instance, printed run by run (see the module docstring)."""
     import kamopt
-    from kamopt.generate import generate
+    from kamopt.model.optimise import NOT_RESOLVED
 
-    folder = work / f"solve-{accounts}"
-    if not folder.exists():
-        generate(accounts, 1, folder, named_kams=False)
-    policy = folder / "policy.yaml"
-    values = sweep_values(policy, points)
+    policy, values = instance(work, accounts, points)
     started: dict[int, float] = {}
     rows: list[tuple[float, float, str, str]] = []
     t0 = time.perf_counter()
@@ -100,7 +102,7 @@ def timeline(work: Path, accounts: int, points: int, gap: float, time_limit: flo
             o = payload
             what = (o.summary or {}).get("status") or o.error or "?"
             note = "diagnosis" if kind == "update" else (
-                "not solved" if str((o.summary or {}).get("solver_message", "")).startswith("not re-solved") else "")
+                "not solved" if str((o.summary or {}).get("solver_message", "")).startswith(NOT_RESOLVED) else "")
             start = now - o.seconds if kind == "update" else started.get(o.index, now)  # a diagnosis: a run of its own
             rows.append((start, now, f"{values[o.index]:g}", f"{o.seconds:6.2f} s  {what}  {note}"))
 
@@ -126,16 +128,13 @@ def main() -> None:
     ap.add_argument("--timeline", type=int, metavar="ACCOUNTS", default=None,
                     help="print one in-process sweep of this size run by run instead")
     args = ap.parse_args()
-    if args.timeline is not None:
-        with tempfile.TemporaryDirectory() as tmp:
-            work = args.work or Path(tmp)
-            work.mkdir(parents=True, exist_ok=True)
-            timeline(work, args.timeline, args.points, args.gap, args.time_limit)
-        return
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         work = args.work or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
+        if args.timeline is not None:
+            timeline(work, args.timeline, args.points, args.gap, args.time_limit)
+            return
         for n in (int(s) for s in args.sizes.split(",")):
             row = bench(work, n, args.points, args.gap, args.time_limit)
             print(f"{n:,} accounts: one solve {row['one_solve_s']:.1f} s, {row['points']}-point frontier "
