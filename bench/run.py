@@ -386,9 +386,9 @@ def goals(result: dict) -> list[dict]:
     out: list[dict] = []
     rows = {(r["accounts"], r["named_kams"]): r for r in result.get("solve", [])}
 
-    def add(goal: str, target: str, measured: str | None, met: bool | None) -> None:
+    def add(goal: str, target: str, measured: str | None, met: bool | None, floor: str | None = None) -> None:
         out.append({"goal": goal, "target": target, "measured": measured or "not measured",
-                    "met": met if measured else None})
+                    "met": met if measured else None, "floor": floor})
 
     for n, limit in ((5000, 2.0), (20000, 15.0)):
         r = rows.get((n, False))
@@ -396,11 +396,18 @@ def goals(result: dict) -> list[dict]:
             add(f"{n:,} accounts end to end, gap 0.01 %", f"< {limit:g} s", None, None)
             continue
         ok = r["end_to_end_s"] < limit and r["status"] == "optimal" and (r["gap"] or 0) <= result["gap"] + 1e-12
+        bare = r["bare_process_s"]
         add(f"{n:,} accounts end to end, gap {100 * result['gap']:g} %", f"< {limit:g} s",
-            f"{r['end_to_end_s']:.2f} s ({r['status']}, gap {100 * (r['gap'] or 0):.3f} %)", ok)
+            f"{r['end_to_end_s']:.2f} s ({r['status']}, gap {100 * (r['gap'] or 0):.3f} %)", ok,
+            f"bare HiGHS alone {bare:.2f} s: {'within' if bare < limit else 'misses'} the target")
     for r in result.get("solve", []):
+        room = 1.3 * r["bare_process_s"] - r["solver_s"]
+        outside = r["end_to_end_s"] - r["solver_s"]
         add(f"end to end / bare HiGHS, {r['label']}", "<= 1.3 x",
-            f"{r['ratio_end_to_end_vs_bare']:.2f} x", r["ratio_end_to_end_vs_bare"] <= 1.3)
+            f"{r['ratio_end_to_end_vs_bare']:.2f} x", r["ratio_end_to_end_vs_bare"] <= 1.3,
+            f"room outside HiGHS {room:.2f} s; kamopt takes {outside:.2f} s there "
+            f"(import {r['import_s']:.2f} s, writing {r['write_s']:.2f} s); "
+            f"bare HiGHS {r['bare_process_s'] - r['bare_solve_s']:.2f} s")
     if not result.get("solve"):
         add("end to end / bare HiGHS", "<= 1.3 x", None, None)
     peers = [r for r in result.get("solve", []) if "plain" in r]
@@ -410,8 +417,12 @@ def goals(result: dict) -> list[dict]:
                 f"plain PuLP failed ({r['plain']['error']})", None)
             continue
         speedup = 1 / r["ratio_kamopt_vs_plain"]
+        at_floor = r["plain"]["process_s"] / r["bare_process_s"]
         add(f"faster than plain PuLP, {r['label']}", ">= 3 x (kamopt / plain <= 0.33)",
-            f"{speedup:.2f} x (kamopt / plain {r['ratio_kamopt_vs_plain']:.2f})", speedup >= 3)
+            f"{speedup:.2f} x (kamopt / plain {r['ratio_kamopt_vs_plain']:.2f})", speedup >= 3,
+            f"bare HiGHS alone {at_floor:.2f} x faster than plain: "
+            f"{'within' if at_floor >= 3 else 'misses'} the target"
+            + ("" if r["status"] == "optimal" else " (kamopt and the floor stop at the time limit)"))
     if not peers:
         add("faster than plain PuLP", ">= 3 x (kamopt / plain <= 0.33)", None, None)
     s = result.get("screening")
@@ -448,11 +459,17 @@ def markdown(result: dict) -> str:
     ]
     g = result["goals"]
     if g:
-        lines += ["## Goals (issue 7)", "", "| goal | target | measured | met |", "|---|---|---|---|"]
+        lines += ["## Goals (issue 7)", "", "| goal | target | measured | met | the solver's floor |",
+                  "|---|---|---|---|---|"]
         for x in g:
             met = "—" if x["met"] is None else ("yes" if x["met"] else "**no**")
-            lines.append(f"| {x['goal']} | {x['target']} | {x['measured']} | {met} |")
-        lines.append("")
+            lines.append(f"| {x['goal']} | {x['target']} | {x['measured']} | {met} | {x.get('floor') or '—'} |")
+        lines += ["", "The solver's floor: where the goal stands if kamopt added nothing to HiGHS solving "
+                  "kamopt's own model (the bare HiGHS process below, its wall time as the end-to-end time). "
+                  "A goal the floor misses cannot be met by any work outside the solver, only by a model "
+                  "HiGHS solves faster (or another machine). For the ratio to bare HiGHS: the time the goal "
+                  "leaves kamopt outside HiGHS (1.3 x the bare process, less kamopt's solver time) against "
+                  "what kamopt spends there.", ""]
     s = result.get("screening")
     if s:
         lines += ["## Screening", "",
