@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import sys
@@ -98,6 +100,26 @@ def test_cell_and_column_formatting_agree(value, decimals):
     """fmt (one cell) and number_texts (a column) must write the same text for any float."""
     assert fmt(value, decimals) == fmt(np.float64(value), decimals) == number_texts([value], decimals)[0]
     assert not fmt(value, decimals).startswith("-") or float(fmt(value, decimals)) < 0
+
+
+CELLS = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=6),
+    st.sampled_from(["=1+1", "+1", "-1", "@x", "\tx", "\rx", "", "-0.00", -0.0, -0.004, -1e-9, 0.005]),
+    st.none(), st.booleans(),
+    st.integers(min_value=-10**20, max_value=10**20), st.floats(width=32).map(np.float32),
+    st.integers(min_value=-5, max_value=5).map(np.int64), st.booleans().map(np.bool_),
+)
+
+
+@given(st.lists(st.lists(CELLS, max_size=6), max_size=5), st.integers(min_value=0, max_value=4))
+def test_csv_rows_write_each_cell_as_fmt_does(rows, decimals):
+    """write_csv formats text and floats inline (it runs once per cell): every cell must
+    still read back as fmt writes it, whatever its type."""
+    want = io.StringIO()
+    writer = csv.writer(want, lineterminator="\n")
+    writer.writerow(["h"])
+    writer.writerows([fmt(c, decimals) for c in row] for row in rows)
+    assert csv_text(["h"], rows, decimals) == want.getvalue()
 
 
 # --------------------------------------------------------------------------- a file written beside

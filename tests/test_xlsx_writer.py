@@ -12,9 +12,12 @@ import zipfile
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from openpyxl import load_workbook
 
 from kamopt.report.xlsx import (
+    _Book,
     COUNT,
     HOURS,
     MAX_TEXT,
@@ -65,6 +68,40 @@ def test_numpy_scalars_booleans_and_blanks():
     assert [c.value for c in cells] == [3, 0.1, 0.5, True, True, False] + [None] * 6
     assert [c.data_type for c in cells[:6]] == ["n", "n", "n", "b", "b", "b"]
     assert type(cells[0].value) is int and type(cells[1].value) is float
+
+
+CELLS = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=6), st.sampled_from(["", "=1", "dup"]),
+    st.none(), st.booleans(), st.integers(min_value=-10**20, max_value=10**20),
+    st.floats(width=32).map(np.float32), st.integers(min_value=-5, max_value=5).map(np.int64),
+    st.floats(allow_nan=False).map(lambda v: Formatted(v, MONEY)),
+)
+
+
+@given(st.lists(st.lists(CELLS, max_size=4), max_size=5))
+def test_sheet_cells_are_what_the_cell_function_gives(rows):
+    """The sheet loop writes text, floats, ints and None inline (it runs once per cell):
+    each cell, the column widths and the string count must be what _Book._cell gives."""
+    sheet = Sheet("T", ["a", "b", "c", "d"], rows, formats={"b": MONEY, "c": PERCENT})
+    book, reference = _Book(), _Book()
+    data, widths = book._sheet_data(sheet)
+    formats = [f or None for f in sheet.column_formats()]
+    styles = [reference.xf(f) for f in formats]
+    for col, h in zip("ABCD", sheet.header):  # the header row first, as the sheet does (same string indices)
+        reference._header_cell(col, h)
+    want_widths = [len(h) + 3 for h in sheet.header]
+    want = []
+    for n, row in enumerate(rows, start=2):
+        cells = []
+        for j, value in enumerate(row):
+            cell = reference._cell(value, styles[j], formats[j])
+            if cell is not None:
+                cells.append(f'<c r="{"ABCD"[j]}{n}"{cell[0]}')
+                want_widths[j] = max(want_widths[j], cell[1])
+        want.append(f'<row r="{n}">{"".join(cells)}</row>')
+    assert data.split("</row>", 1)[1] == "".join(want)
+    assert widths == want_widths
+    assert (book.string_cells, book.strings) == (reference.string_cells, reference.strings)
 
 
 TEXTS = ['<b>&amp; "quoted" \'single\'', "Zürich — ✓ 東京 🚀", "  padded  ", "two\nlines", "_x0041_ literal",
