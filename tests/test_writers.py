@@ -113,8 +113,8 @@ CELLS = st.one_of(
 
 @given(st.lists(st.lists(CELLS, max_size=6), max_size=5), st.integers(min_value=0, max_value=4))
 def test_csv_rows_write_each_cell_as_fmt_does(rows, decimals):
-    """write_csv formats text and floats inline (it runs once per cell): every cell must
-    still read back as fmt writes it, whatever its type."""
+    """write_csv formats text and floats inline (it runs once per cell): every row must
+    still be the CSV line of fmt's text for each cell, whatever its type."""
     want = io.StringIO()
     writer = csv.writer(want, lineterminator="\n")
     writer.writerow(["h"])
