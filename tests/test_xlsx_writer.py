@@ -17,7 +17,6 @@ from hypothesis import strategies as st
 from openpyxl import load_workbook
 
 from kamopt.report.xlsx import (
-    _Book,
     COUNT,
     HOURS,
     MAX_TEXT,
@@ -28,6 +27,7 @@ from kamopt.report.xlsx import (
     ZIP_DATE,
     Formatted,
     Sheet,
+    _Book,
     workbook_bytes,
 )
 
