@@ -407,7 +407,7 @@ def goals(result: dict) -> list[dict]:
             f"{r['ratio_end_to_end_vs_bare']:.2f} x", r["ratio_end_to_end_vs_bare"] <= 1.3,
             f"room outside HiGHS {room:.2f} s; kamopt takes {outside:.2f} s there "
             f"(import {r['import_s']:.2f} s, writing {r['write_s']:.2f} s); "
-            f"bare HiGHS {r['bare_process_s'] - r['bare_solve_s']:.2f} s")
+            f"bare HiGHS spends {r['bare_process_s'] - r['bare_solve_s']:.2f} s there")
     if not result.get("solve"):
         add("end to end / bare HiGHS", "<= 1.3 x", None, None)
     peers = [r for r in result.get("solve", []) if "plain" in r]
